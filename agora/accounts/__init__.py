@@ -1,0 +1,1 @@
+"""Sign-up, sign-in, OAuth 2 applications and tokens, profiles."""

@@ -1,0 +1,54 @@
+"""`Idempotency-Key`: a repeated request returns what the first one made; the same key with other
+parameters is a 409. Records are per member and per operation, and kept for 24 hours."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.kit.errors import Conflict, Unprocessable
+from agora.kit.time import utcnow
+from agora.models import IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=24)
+MAX_KEY = 255
+
+
+def fingerprint(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def replayed(
+    session: AsyncSession, *, account_id: int, scope: str, key: str | None, request_hash: str
+) -> int | None:
+    """The id the first request with this key made, or None if this key is new."""
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY:
+        raise Unprocessable(f"Idempotency-Key must be 1–{MAX_KEY} characters")
+    record = await session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope, IdempotencyRecord.key == key,
+        IdempotencyRecord.created_at > utcnow() - KEEP_FOR,
+    ))
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise Conflict("Idempotency-Key was already used with different parameters")
+    return record.resource_id
+
+
+async def remember(
+    session: AsyncSession, *, account_id: int, scope: str, key: str | None, request_hash: str, resource_id: int
+) -> None:
+    if key is None:
+        return
+    # An expired record with the same key would collide with the unique constraint: clear it first.
+    await session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
+    session.add(IdempotencyRecord(account_id=account_id, scope=scope, key=key, request_hash=request_hash,
+                                  resource_id=resource_id))
+    await session.flush()

@@ -1,0 +1,203 @@
+"""Members: registration, sign-in, lookups and profile edits. Plain async functions, no HTTP."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.accounts.secrets import Passwords
+from agora.config import Registrations, Settings
+from agora.kit import richtext
+from agora.kit.errors import Forbidden, NotFound, Unprocessable
+from agora.models import Account
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+RESERVED_USERNAMES = {
+    "admin", "administrator", "root", "support", "help", "agora", "assistant", "api", "oauth", "about",
+    "settings", "web", "static", "media", "system", "moderator", "security", "postmaster", "abuse",
+}
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    username: str
+    email: str
+    password: str
+    locale: str = "en"
+    reason: str = ""
+
+
+def validate_registration(form: Registration, settings: Settings) -> None:
+    if not USERNAME_RE.match(form.username):
+        raise Unprocessable("username must be 1–30 letters, digits or underscores")
+    if form.username.lower() in RESERVED_USERNAMES:
+        raise Unprocessable("username is reserved")
+    if len(form.email) > 254 or not EMAIL_RE.match(form.email):
+        raise Unprocessable("email is not a valid address")
+    if not MIN_PASSWORD <= len(form.password) <= MAX_PASSWORD:
+        raise Unprocessable(f"password must be {MIN_PASSWORD}–{MAX_PASSWORD} characters")
+    if len(form.reason) > 1000:
+        raise Unprocessable("reason is too long")
+    if settings.registrations is Registrations.approval and not form.reason.strip():
+        raise Unprocessable("reason is required: new accounts on this server are approved by hand")
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    form: Registration,
+    settings: Settings,
+    passwords: Passwords,
+    admin: bool = False,
+    by_operator: bool = False,
+) -> Account:
+    """A new member. Operators (`by_operator`) may create accounts whatever the registration mode."""
+    if not by_operator and settings.registrations is Registrations.closed:
+        raise Forbidden("registrations are closed on this server")
+    validate_registration(form, settings)
+    if await find_by_username(session, username=form.username) is not None:
+        raise Unprocessable("username is already taken")
+    email = form.email.strip().lower()
+    if (await session.scalar(select(Account.id).where(Account.email == email))) is not None:
+        raise Unprocessable("email is already registered")
+    account = Account(
+        username=form.username,
+        username_key=form.username.lower(),
+        email=email,
+        password_hash=passwords.hash(form.password),
+        locale=form.locale if form.locale in ("en", "de", "zh") else "en",
+        admin=admin,
+        approved=by_operator or settings.registrations is not Registrations.approval,
+        registration_reason=form.reason,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def authenticate(
+    session: AsyncSession, *, login: str, password: str, passwords: Passwords
+) -> Account | None:
+    """The member whose e-mail (as in Mastodon) or username is `login`, if the password matches."""
+    login = login.strip()
+    if "@" in login:
+        account = await session.scalar(select(Account).where(Account.email == login.lower()))
+    else:
+        account = await find_by_username(session, username=login.lstrip("@"))
+    stored = account.password_hash if account is not None else None
+    if not passwords.verify(stored, password[:MAX_PASSWORD]) or account is None:
+        return None
+    return account
+
+
+async def change_password(
+    session: AsyncSession, *, account: Account, current: str, new: str, passwords: Passwords
+) -> None:
+    if not passwords.verify(account.password_hash, current):
+        raise Forbidden("current password is wrong")
+    if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
+        raise Unprocessable(f"password must be {MIN_PASSWORD}–{MAX_PASSWORD} characters")
+    account.password_hash = passwords.hash(new)
+    await session.flush()
+
+
+async def find_by_username(session: AsyncSession, *, username: str) -> Account | None:
+    return await session.scalar(select(Account).where(Account.username_key == username.lower()))
+
+
+async def get_account(session: AsyncSession, *, account_id: int | None) -> Account:
+    account = await session.get(Account, account_id) if account_id is not None else None
+    if account is None or account.suspended:
+        raise NotFound()
+    return account
+
+
+async def accounts_by_username(session: AsyncSession, *, usernames: list[str]) -> dict[str, Account]:
+    """Members by lower-cased username, one query (for resolving @mentions)."""
+    if not usernames:
+        return {}
+    keys = {u.lower() for u in usernames}
+    rows = await session.scalars(select(Account).where(Account.username_key.in_(keys)))
+    return {a.username_key: a for a in rows if not a.suspended}
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    display_name: str | None = None
+    note: str | None = None
+    locked: bool | None = None
+    bot: bool | None = None
+    discoverable: bool | None = None
+    indexable: bool | None = None
+    default_visibility: str | None = None
+    default_sensitive: bool | None = None
+    default_language: str | None = None
+    avatar_path: str | None = None
+    header_path: str | None = None
+
+
+async def update_profile(
+    session: AsyncSession, *, account: Account, changes: ProfileChanges, settings: Settings
+) -> Account:
+    if changes.display_name is not None:
+        if len(changes.display_name) > settings.max_display_name_chars:
+            raise Unprocessable(f"display_name is longer than {settings.max_display_name_chars} characters")
+        account.display_name = changes.display_name.strip()
+    if changes.note is not None:
+        if len(changes.note) > settings.max_bio_chars:
+            raise Unprocessable(f"note is longer than {settings.max_bio_chars} characters")
+        account.note = changes.note
+        account.note_html = await render_bio(session, text=changes.note, settings=settings)
+    if changes.default_visibility is not None:
+        if changes.default_visibility not in ("public", "unlisted", "private", "direct"):
+            raise Unprocessable("source[privacy] must be public, unlisted, private or direct")
+        account.default_visibility = changes.default_visibility
+    for name in ("locked", "bot", "discoverable", "indexable", "default_sensitive", "default_language",
+                 "avatar_path", "header_path"):
+        value = getattr(changes, name)
+        if value is not None:
+            setattr(account, name, value)
+    await session.flush()
+    return account
+
+
+async def render_bio(session: AsyncSession, *, text: str, settings: Settings) -> str:
+    mentioned = await accounts_by_username(session, usernames=richtext.extract_mentions(text))
+    return richtext.render(
+        text,
+        mention_url=lambda name: profile_url(settings, mentioned[name.lower()].username)
+        if name.lower() in mentioned else None,
+        tag_url=lambda tag: tag_url(settings, tag),
+    )
+
+
+def profile_url(settings: Settings, username: str) -> str:
+    return f"{settings.base_url}/@{username}"
+
+
+def tag_url(settings: Settings, tag: str) -> str:
+    from urllib.parse import quote
+
+    return f"{settings.base_url}/tags/{quote(tag)}"
+
+
+async def bump_counter(session: AsyncSession, *, account_id: int, column: str, by: int) -> None:
+    """Atomic `counter = counter + by`, never below zero, safe under concurrent requests."""
+    col = getattr(Account, column)
+    await session.execute(
+        update(Account).where(Account.id == account_id).values({column: col + by}).execution_options(
+            synchronize_session=False
+        )
+    )
+    if by < 0:
+        await session.execute(
+            update(Account).where(Account.id == account_id, col < 0).values({column: 0}).execution_options(
+                synchronize_session=False
+            )
+        )

@@ -1,0 +1,104 @@
+"""create_app(settings) -> FastAPI: mounts every router; the lifespan starts and stops the runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agora import __version__
+from agora.accounts import api as accounts_api
+from agora.accounts import oauth_api
+from agora.accounts.oauth import OAuthError
+from agora.config import Settings
+from agora.instance import api as instance_api
+from agora.kit.errors import AgoraError
+from agora.kit.logging import configure_logging
+from agora.kit.middleware import RequestMiddleware
+from agora.kit.runtime import Runtime
+from agora.media import api as media_api
+from agora.social.api import graph as graph_api
+from agora.social.api import notifications as notifications_api
+from agora.social.api import statuses as statuses_api
+from agora.social.api import timelines as timelines_api
+from agora.streaming import api as streaming_api
+
+log = logging.getLogger("agora")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    runtime = Runtime.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("agora started", extra={"base_url": settings.base_url, "database": settings.is_sqlite and "sqlite" or "postgresql"})
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="Agora", version=__version__, lifespan=lifespan,
+                  description="Agora's API: the Mastodon client API, OAuth 2, and Agora's own extensions.")
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    app.add_middleware(RequestMiddleware)
+
+    # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
+    for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
+                   timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
+                   streaming_api.router):
+        app.include_router(router)
+
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OAuthError)
+    async def oauth_error(_request: Request, exc: OAuthError) -> JSONResponse:
+        return JSONResponse({"error": exc.code, "error_description": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(AgoraError)
+    async def agora_error(_request: Request, exc: AgoraError) -> JSONResponse:
+        headers = exc.details.get("headers")
+        return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return JSONResponse({"error": f"{where}: {first.get('msg')}" if where else str(first.get("msg"))},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "Record not found" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"error": "Something went wrong on our side; it has been logged."}, status_code=500)

@@ -1,0 +1,104 @@
+"""The `agora` command: serve, migrate, demo, admin."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from agora.config import Settings
+
+app = typer.Typer(help="Agora: an open, self-hostable everything app.", no_args_is_help=True)
+admin = typer.Typer(help="Operator tasks.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+console = Console(stderr=True)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def run_migrations(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema to the newest revision."""
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run_migrations(settings.resolved_database_url)
+    console.print(f"[green]database is up to date[/green] ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (more than one needs PostgreSQL and Redis)."),
+) -> None:
+    """Serve the web app and every API."""
+    import uvicorn
+
+    settings = Settings()
+    console.print(f"[bold]Agora[/bold] on [link]{settings.base_url}[/link]  (API docs: {settings.base_url}/docs)")
+    uvicorn.run("agora.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level, proxy_headers=True, ws_ping_interval=20)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo community (idempotent: a second run changes nothing)."""
+    from agora.demo.loader import load_demo
+
+    settings = Settings()
+    summary = asyncio.run(load_demo(settings, progress=console))
+    console.print(summary)
+
+
+@admin.command("create-user")
+def create_user(
+    username: str,
+    email: str = typer.Option(..., help="E-mail address (used to sign in)."),
+    password: str = typer.Option(..., help="Password (8 characters or more)."),
+    is_admin: bool = typer.Option(False, "--admin", help="Make the account an administrator."),
+) -> None:
+    """Create an account whatever the registration mode."""
+    from agora.accounts import service
+    from agora.accounts.secrets import Passwords
+    from agora.kit.db import Database
+    from agora.kit.errors import AgoraError
+
+    settings = Settings()
+
+    async def create() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                account = await service.register(
+                    session, form=service.Registration(username, email, password), settings=settings,
+                    passwords=Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib),
+                    admin=is_admin, by_operator=True)
+                return account.id
+        finally:
+            await db.dispose()
+
+    try:
+        account_id = asyncio.run(create())
+    except AgoraError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]created[/green] @{username} (id {account_id}){' as admin' if is_admin else ''}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Every knob Agora has, read from `AGORA_*` environment variables (12-factor)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Registrations(StrEnum):
+    open = "open"
+    approval = "approval"
+    closed = "closed"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGORA_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the SQLite file, media and run state live.")
+    database_url: str | None = Field(None, description="SQLAlchemy async URL; default: SQLite in data_dir.")
+    redis_url: str | None = Field(None, description="Redis for pub/sub and rate limits; in-process if unset.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server, no trailing slash.")
+    instance_title: str = "Agora"
+    instance_description: str = "An open, self-hostable everything app: posts, chat, payments and an AI."
+    contact_email: str = "admin@agora.local"
+    registrations: Registrations = Registrations.open
+    log_level: str = "info"
+    log_json: bool = True
+
+    # Limits on what members may send us. Mastodon's defaults where Mastodon has one.
+    max_status_chars: int = 500
+    max_media_attachments: int = 4
+    max_image_bytes: int = 16 * 1024 * 1024
+    max_image_pixels: int = 8192 * 8192
+    preview_max_side: int = 640
+    max_bio_chars: int = 500
+    max_display_name_chars: int = 30
+    max_request_bytes: int = 17 * 1024 * 1024  # an image upload plus its form fields
+    max_page_limit: int = 40
+    default_page_limit: int = 20
+
+    # Rate limits: requests per window (seconds), as in Mastodon's defaults.
+    rate_limit_enabled: bool = True
+    rate_limit_requests: int = 300
+    rate_limit_window: int = 300
+    rate_limit_sign_in: int = 25
+    rate_limit_sign_in_window: int = 300
+    rate_limit_sign_up: int = 5
+    rate_limit_sign_up_window: int = 1800
+    rate_limit_statuses: int = 300
+    rate_limit_statuses_window: int = 10800
+    rate_limit_media: int = 30
+    rate_limit_media_window: int = 1800
+
+    access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon
+    streaming_heartbeat_seconds: float = 15.0
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'agora.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def domain(self) -> str:
+        return self.base_url.split("://", 1)[-1].split("/", 1)[0]
+
+    @property
+    def streaming_url(self) -> str:
+        return self.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

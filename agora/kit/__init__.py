@@ -1,0 +1,1 @@
+"""Shared building blocks every feature stands on; imports nothing from the features."""

@@ -1,0 +1,94 @@
+"""The database engine and the unit of work: one transaction per request or task.
+
+Services only `flush()`; `Database.transaction()` commits at the edge and then hands the events the
+services queued (`queue_event`) to the bus, so no one ever hears of a write that rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+EventSink = Callable[[list[Any]], Awaitable[None]]
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")  # another process (the CLI) may hold the write lock
+        cursor.close()
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin: this makes reads
+        # transactional and SAVEPOINTs work (SQLAlchemy's documented recipe for pysqlite/aiosqlite).
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Writers take the lock up front, so a reader never has to upgrade (which SQLite answers
+        # with an immediate SQLITE_BUSY instead of waiting).
+        write = connection.get_execution_options().get("agora_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            # One connection per checkout: aiosqlite connections are threads, cheap to open, and a
+            # pool of them gains nothing for a file database.
+            self.engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+            )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # SQLite has a single writer. Serialising our own writers in-process turns "database is
+        # locked" races into an orderly queue; PostgreSQL needs no such help.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.event_sink: EventSink | None = None
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        if write and self._write_lock is not None:
+            async with self._write_lock, self._run(write=True) as session:
+                yield session
+        else:
+            async with self._run(write=write) as session:
+                yield session
+
+    @asynccontextmanager
+    async def _run(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            if write and self.is_sqlite:
+                await session.connection(execution_options={"agora_write": True})
+            try:
+                yield session
+                if write:
+                    await session.commit()
+                # A read-only transaction simply ends when the session closes; an explicit rollback
+                # would expire the objects the caller is about to serialise.
+            except BaseException:
+                await session.rollback()
+                raise
+            events = session.info.pop("events", [])
+        if events and self.event_sink is not None:
+            await self.event_sink(events)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def queue_event(session: AsyncSession, event_: Any) -> None:
+    """Publish `event_` once the current transaction has committed (and never if it rolls back)."""
+    session.info.setdefault("events", []).append(event_)

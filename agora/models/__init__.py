@@ -1,0 +1,24 @@
+"""All SQLAlchemy models, one module per aggregate. Importing this registers every table."""
+
+from agora.models.accounts import Account
+from agora.models.base import Base
+from agora.models.graph import Block, Follow, FollowRequest, Mute
+from agora.models.media import MediaAttachment
+from agora.models.notifications import IdempotencyRecord, Marker, Notification
+from agora.models.oauth import OAuthApp, OAuthCode, OAuthToken
+from agora.models.statuses import (
+    Bookmark,
+    Favourite,
+    Mention,
+    Status,
+    StatusEdit,
+    StatusPin,
+    StatusTag,
+    Tag,
+)
+
+__all__ = [
+    "Account", "Base", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "IdempotencyRecord",
+    "Marker", "MediaAttachment", "Mention", "Mute", "Notification", "OAuthApp", "OAuthCode", "OAuthToken",
+    "Status", "StatusEdit", "StatusPin", "StatusTag", "Tag",
+]

@@ -1,0 +1,1 @@
+"""The public square: statuses, the social graph, timelines and notifications."""

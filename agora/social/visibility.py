@@ -1,0 +1,96 @@
+"""Who may see which status — one rule, written once, as SQL, used by every read path.
+
+Timelines, threads, notifications, account pages, streams and single fetches all filter through
+`visible_to`, so a `private` or `direct` post cannot leak through a path that forgot a check.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
+
+from agora.models import Block, Follow, Mention, Mute, Status
+
+PUBLICLY_READABLE = ("public", "unlisted")
+
+
+def blocked_either_way(viewer_id: int) -> Select:
+    """Accounts the viewer blocks or that block the viewer: they see nothing of each other."""
+    return select(Block.target_account_id).where(Block.account_id == viewer_id).union(
+        select(Block.account_id).where(Block.target_account_id == viewer_id)
+    )
+
+
+def followed_by(viewer_id: int) -> Select:
+    return select(Follow.target_account_id).where(Follow.account_id == viewer_id)
+
+
+def muted_by(viewer_id: int) -> Select:
+    return select(Mute.target_account_id).where(Mute.account_id == viewer_id)
+
+
+def visible_to(viewer_id: int | None, status: type[Status] = Status) -> ColumnElement[bool]:
+    """Rows of `status` (Status or an alias) that `viewer_id` (None: signed out) may read."""
+    if viewer_id is None:
+        return status.visibility.in_(PUBLICLY_READABLE)
+    mentioned = select(Mention.status_id).where(Mention.account_id == viewer_id)
+    return and_(
+        or_(
+            status.account_id == viewer_id,
+            status.visibility.in_(PUBLICLY_READABLE),
+            and_(status.visibility == "private",
+                 or_(status.account_id.in_(followed_by(viewer_id)), status.id.in_(mentioned))),
+            and_(status.visibility == "direct", status.id.in_(mentioned)),
+        ),
+        status.account_id.not_in(blocked_either_way(viewer_id)),
+    )
+
+
+def visible_with_original(viewer_id: int | None) -> tuple[type[Status], ColumnElement[bool]]:
+    """For lists that include reblogs: the reblog row and the post it wraps must both be visible.
+
+    Returns the alias of the original to outer-join on `Status.reblog_of_id`, and the condition.
+    """
+    original = aliased(Status)
+    condition = and_(
+        visible_to(viewer_id),
+        or_(Status.reblog_of_id.is_(None), visible_to(viewer_id, original)),
+    )
+    return original, condition
+
+
+def not_muted(viewer_id: int | None, original: type[Status] | None = None) -> ColumnElement[bool]:
+    """Hide accounts the viewer muted from timelines (not from direct fetches, as in Mastodon)."""
+    if viewer_id is None:
+        return true()
+    muted = muted_by(viewer_id)
+    condition = Status.account_id.not_in(muted)
+    if original is not None:
+        condition = and_(condition, or_(Status.reblog_of_id.is_(None), original.account_id.not_in(muted)))
+    return condition
+
+
+def home_filter(viewer_id: int, original: type[Status]) -> ColumnElement[bool]:
+    """What belongs on a member's home timeline (before visibility): own posts, followed accounts'
+    posts (replies only when the member also follows who was replied to), and direct mentions."""
+    followed = followed_by(viewer_id)
+    hide_reblogs_of = select(Follow.target_account_id).where(
+        Follow.account_id == viewer_id, Follow.show_reblogs == false()
+    )
+    mentioned = select(Mention.status_id).where(Mention.account_id == viewer_id)
+    reply_ok = or_(
+        Status.in_reply_to_account_id.is_(None),
+        Status.in_reply_to_account_id == Status.account_id,
+        Status.in_reply_to_account_id == viewer_id,
+        Status.in_reply_to_account_id.in_(followed),
+    )
+    return and_(
+        or_(
+            Status.account_id == viewer_id,
+            and_(Status.account_id.in_(followed), reply_ok),
+            and_(Status.visibility == "direct", Status.id.in_(mentioned)),
+        ),
+        or_(Status.reblog_of_id.is_(None), Status.account_id.not_in(hide_reblogs_of)),
+        or_(Status.reblog_of_id.is_(None), original.account_id != viewer_id),  # not your own posts back
+    )

@@ -1,0 +1,90 @@
+"""One listener's stream: bus messages in, Mastodon events out, each checked for this viewer.
+
+A status event names a post; before sending it we ask the same timeline rule a page reload uses
+whether this viewer may see it here, then render it for them. So privacy does not depend on who
+the publisher thought the audience was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from agora.kit.bus import BusMessage, Subscription
+from agora.kit.errors import NotFound
+from agora.kit.ids import parse_id
+from agora.kit.runtime import Runtime
+from agora.social import notifications, statuses, timelines
+from agora.social.entities import render_notifications, render_status
+from agora.streaming.streams import Stream
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEvent:
+    stream: list[str]
+    event: str
+    payload: str  # Mastodon sends the payload as a JSON string inside the frame
+
+
+class Listener:
+    def __init__(self, runtime: Runtime, viewer_id: int | None) -> None:
+        self.runtime = runtime
+        self.viewer_id = viewer_id
+        self.streams: list[Stream] = []
+
+    def routes(self, channel: str) -> list[Stream]:
+        return [s for s in self.streams if channel in s.channels(self.viewer_id)]
+
+    async def translate(self, message: BusMessage) -> list[OutgoingEvent]:
+        out: list[OutgoingEvent] = []
+        for stream in self.routes(message.channel):
+            event = await self._event_for(stream, message)
+            if event is not None:
+                out.append(event)
+        return out
+
+    async def _event_for(self, stream: Stream, message: BusMessage) -> OutgoingEvent | None:
+        if message.event == "notification":
+            if self.viewer_id is None:
+                return None
+            body = await self._notification(parse_id(message.payload.get("notification_id")))
+            return OutgoingEvent(stream.wire_name(), "notification", json.dumps(body)) if body else None
+        status_id = parse_id(message.payload.get("status_id"))
+        if status_id is None or stream.name == "user:notification":
+            return None
+        if message.event == "delete":
+            return OutgoingEvent(stream.wire_name(), "delete", str(status_id))
+        body = await self._status(stream, status_id)
+        return OutgoingEvent(stream.wire_name(), message.event, json.dumps(body)) if body else None
+
+    async def _status(self, stream: Stream, status_id: int) -> dict | None:
+        async with self.runtime.db.transaction(write=False) as session:
+            if not await timelines.matches(session, feed=stream.feed(self.viewer_id), status_id=status_id):
+                return None
+            status = await statuses.get_visible(session, status_id=status_id, viewer_id=self.viewer_id)
+            return await render_status(session, status, viewer_id=self.viewer_id, settings=self.runtime.settings)
+
+    async def _notification(self, notification_id: int | None) -> dict | None:
+        if notification_id is None or self.viewer_id is None:
+            return None
+        async with self.runtime.db.transaction(write=False) as session:
+            try:
+                found = await notifications.get_notification(session, account_id=self.viewer_id,
+                                                             notification_id=notification_id)
+            except NotFound:  # dismissed, or its post deleted, before we got to it
+                return None
+            return (await render_notifications(session, [found], viewer_id=self.viewer_id,
+                                               settings=self.runtime.settings))[0]
+
+    async def events(self, subscription: Subscription, heartbeat: float) -> AsyncIterator[OutgoingEvent | None]:
+        """Events as they come; None every `heartbeat` seconds of silence (send a keep-alive)."""
+        while True:
+            message = await subscription.get(timeout=heartbeat)
+            if message is None:
+                if subscription.closed:  # we fell too far behind, or the server is stopping
+                    return
+                yield None
+                continue
+            for event in await self.translate(message):
+                yield event
