@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        log.info("agora started", extra={"base_url": settings.base_url, "database": settings.is_sqlite and "sqlite" or "postgresql"})
+        backend = "sqlite" if settings.is_sqlite else "postgresql"
+        log.info("agora started", extra={"base_url": settings.base_url, "database": backend})
         try:
             yield
         finally:

@@ -58,7 +58,7 @@ def demo() -> None:
 
     settings = Settings()
     summary = asyncio.run(load_demo(settings, progress=console))
-    console.print(summary)
+    console.print(str(summary))
 
 
 @admin.command("create-user")

@@ -67,7 +67,7 @@ class Subscription:
         self.channels -= gone
         await self.bus._detach(self, gone)
 
-    async def get(self, timeout: float | None = None) -> BusMessage | None:
+    async def get(self, timeout: float | None = None) -> BusMessage | None:  # noqa: ASYNC109 - a poll, not a deadline
         """The next message; None on timeout or when the subscription was closed."""
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)

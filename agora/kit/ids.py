@@ -9,34 +9,41 @@ import os
 import secrets
 import threading
 import time
-from datetime import datetime
+
+from agora.kit.time import overridden
 
 _lock = threading.Lock()
 _last_ms = 0
 _sequence = 0
 # A random start per process keeps two processes that create rows in the same millisecond apart.
 _process_salt = (os.getpid() ^ secrets.randbits(16)) & 0xFFFF
+_backdated: dict[int, int] = {}  # ms -> ids handed out at that (overridden) moment
 
 
 def snowflake_from_ms(ms: int, sequence: int = 0) -> int:
     return (ms << 16) | (sequence & 0xFFFF)
 
 
-def new_id(at: datetime | None = None) -> int:
-    """A new id for now (or for `at`, used when importing back-dated content)."""
+def new_id() -> int:
+    """A new id for now — or for the moment set by `agora.kit.time.clock_at` (imports)."""
     global _last_ms, _sequence
+    moment = overridden()
     with _lock:
-        ms = int(at.timestamp() * 1000) if at is not None else int(time.time() * 1000)
-        if at is None and ms <= _last_ms:
+        if moment is not None:
+            ms = int(moment.timestamp() * 1000)
+            count = _backdated.get(ms, 0)
+            _backdated[ms] = count + 1
+            return snowflake_from_ms(ms, (count + _process_salt) & 0xFFFF)
+        ms = int(time.time() * 1000)
+        if ms <= _last_ms:
             ms = _last_ms
             _sequence += 1
             if _sequence > 0xFFFF:  # 65,536 ids in one millisecond: borrow the next one
                 ms += 1
                 _sequence = 0
         else:
-            _sequence = 0 if at is None else secrets.randbits(16)
-        if at is None:
-            _last_ms = ms
+            _sequence = 0
+        _last_ms = ms
         return snowflake_from_ms(ms, (_sequence + _process_salt) & 0xFFFF)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -83,7 +83,8 @@ def link_header(url: URL, page: Page[Any]) -> str | None:
         return None
     base = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)
             if k not in ("max_id", "min_id", "since_id")]
-    target = str(url.replace(query=""))
+    # The path arrives decoded (a tag like 美食): percent-encode it, or the header cannot be sent at all.
+    target = quote(str(url.replace(query="")), safe=":/@!$&'()*+,;=%~")
     links = []
     for rel, key, value in (("next", "max_id", page.next_max_id), ("prev", "min_id", page.prev_min_id)):
         params = [*base, (key, str(value))]

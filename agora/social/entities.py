@@ -156,7 +156,10 @@ async def render_notifications(session: AsyncSession, items: list[Notification],
 async def render_history(session: AsyncSession, status: Status, edits: list[StatusEdit], *,
                          settings: Settings) -> list[dict[str, Any]]:
     media_ids = {int(i) for e in edits for i in e.media_ids.split(",") if i}
-    media = {m.id: m for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))} if media_ids else {}
+    media: dict[int, MediaAttachment] = {}
+    if media_ids:
+        found = await session.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))
+        media = {m.id: m for m in found}
     author: Account = status.account
     return [{
         "content": e.content,
@@ -164,7 +167,8 @@ async def render_history(session: AsyncSession, status: Status, edits: list[Stat
         "sensitive": e.sensitive,
         "created_at": iso(e.created_at),
         "account": account_json(author, settings),
-        "media_attachments": [media_json(media[int(i)], settings) for i in e.media_ids.split(",") if i and int(i) in media],
+        "media_attachments": [media_json(media[int(i)], settings)
+                              for i in e.media_ids.split(",") if i and int(i) in media],
         "emojis": [],
         "poll": None,
     } for e in edits]

@@ -51,7 +51,9 @@ async def follow(
     await notifications.notify(session, recipient_id=target.id, actor_id=follower.id, kind="follow")
 
 
-async def _create_follow(session: AsyncSession, *, follower_id: int, target_id: int, reblogs: bool, notify: bool) -> None:
+async def _create_follow(
+    session: AsyncSession, *, follower_id: int, target_id: int, reblogs: bool, notify: bool
+) -> None:
     session.add(Follow(account_id=follower_id, target_account_id=target_id, show_reblogs=reblogs, notify=notify))
     await session.flush()
     await bump_counter(session, account_id=follower_id, column="following_count", by=1)

@@ -15,9 +15,10 @@ MAX_PINS = 5
 
 
 async def _target(session: AsyncSession, account: Account, status_id: int | None) -> Status:
-    status = await get_visible(session, status_id=status_id, viewer_id=account.id)
+    status = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
     if status.reblog_of_id is not None:  # acting on a boost acts on the boosted post, as in Mastodon
-        status = await get_visible(session, status_id=status.reblog_of_id, viewer_id=account.id)
+        status = await get_visible(session, status_id=status.reblog_of_id, viewer_id=account.id,
+                                   for_rendering=False)
     return status
 
 
@@ -76,7 +77,7 @@ async def unbookmark(session: AsyncSession, *, account: Account, status_id: int 
 
 
 async def pin(session: AsyncSession, *, account: Account, status_id: int | None) -> Status:
-    status = await get_visible(session, status_id=status_id, viewer_id=account.id)
+    status = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
     if status.account_id != account.id or status.reblog_of_id is not None:
         raise Unprocessable("Validation failed: You can only pin your own posts")
     if status.visibility == "direct":
@@ -84,7 +85,8 @@ async def pin(session: AsyncSession, *, account: Account, status_id: int | None)
     exists = await session.scalar(select(StatusPin.id).where(StatusPin.account_id == account.id,
                                                              StatusPin.status_id == status.id))
     if exists is None:
-        count = await session.scalar(select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account.id))
+        count = await session.scalar(
+            select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account.id))
         if (count or 0) >= MAX_PINS:
             raise Unprocessable(f"Validation failed: You can pin at most {MAX_PINS} posts")
         await _insert_once(session, StatusPin(account_id=account.id, status_id=status.id))
@@ -92,6 +94,6 @@ async def pin(session: AsyncSession, *, account: Account, status_id: int | None)
 
 
 async def unpin(session: AsyncSession, *, account: Account, status_id: int | None) -> Status:
-    status = await get_visible(session, status_id=status_id, viewer_id=account.id)
+    status = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
     await session.execute(delete(StatusPin).where(StatusPin.account_id == account.id, StatusPin.status_id == status.id))
     return status

@@ -51,15 +51,20 @@ class Draft:
     application_name: str | None = None
 
 
-async def get_visible(session: AsyncSession, *, status_id: int | None, viewer_id: int | None) -> Status:
-    """One status the viewer may see, fully loaded; 404 otherwise (never 403: that would confirm it exists)."""
+async def get_visible(
+    session: AsyncSession, *, status_id: int | None, viewer_id: int | None, for_rendering: bool = True
+) -> Status:
+    """One status the viewer may see; 404 otherwise (never 403: that would confirm it exists).
+
+    `for_rendering` loads everything a rendered status shows; actions that only need the row skip it.
+    """
     if status_id is None:
         raise NotFound()
-    found = await session.scalar(
-        select(Status).where(Status.id == status_id, visible_to(viewer_id)).options(*STATUS_LOAD)
+    query = select(Status).where(Status.id == status_id, visible_to(viewer_id))
+    if for_rendering:
         # Refresh a copy this session already holds (after an edit, say) rather than reuse it stale.
-        .execution_options(populate_existing=True)
-    )
+        query = query.options(*STATUS_LOAD).execution_options(populate_existing=True)
+    found = await session.scalar(query)
     if found is None:
         raise NotFound()
     return found
@@ -87,7 +92,8 @@ def _validate(draft: Draft, settings: Settings, *, has_media: bool) -> None:
         raise Unprocessable(f"Validation failed: spoiler_text is longer than {MAX_SPOILER} characters")
     if draft.visibility is not None and draft.visibility not in VISIBILITIES:
         raise Unprocessable("Validation failed: visibility must be public, unlisted, private or direct")
-    if draft.language is not None and (len(draft.language) > MAX_LANGUAGE or not draft.language.replace("-", "").isalpha()):
+    language = draft.language
+    if language is not None and (len(language) > MAX_LANGUAGE or not language.replace("-", "").isalpha()):
         raise Unprocessable("Validation failed: language must be an ISO 639 code")
 
 
@@ -116,7 +122,9 @@ async def _tags(session: AsyncSession, names: list[str]) -> list[Tag]:
     return [existing[k] for k in by_key]
 
 
-async def _set_mentions_and_tags(session: AsyncSession, status: Status, mentioned: list[Account], tags: list[Tag]) -> None:
+async def _set_mentions_and_tags(
+    session: AsyncSession, status: Status, mentioned: list[Account], tags: list[Tag]
+) -> None:
     await session.execute(delete(Mention).where(Mention.status_id == status.id))
     await session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
     for account in mentioned:
@@ -150,7 +158,8 @@ async def create(session: AsyncSession, *, author: Account, draft: Draft, settin
     content, mentioned, tag_names = await _render_content(session, draft.text, settings)
     status = Status(
         account_id=author.id, text=draft.text, content=content, spoiler_text=draft.spoiler_text,
-        sensitive=draft.sensitive if draft.sensitive is not None else (author.default_sensitive or bool(draft.spoiler_text)),
+        sensitive=draft.sensitive if draft.sensitive is not None
+        else (author.default_sensitive or bool(draft.spoiler_text)),
         visibility=visibility, language=draft.language or author.default_language,
         in_reply_to_id=parent.id if parent else None,
         in_reply_to_account_id=parent.account_id if parent else None,
@@ -253,7 +262,8 @@ async def delete_status(session: AsyncSession, *, author: Account, status_id: in
     mention_ids = [m.account_id for m in loaded.mentions]
     channels = await status_channels(session, status=status, mentioned_ids=mention_ids,
                                      tag_keys=[t.name_key for t in loaded.tags])
-    reblogs = list((await session.execute(select(Status.id, Status.account_id).where(Status.reblog_of_id == status.id))).all())
+    reblogs = list((await session.execute(
+        select(Status.id, Status.account_id).where(Status.reblog_of_id == status.id))).all())
     for reblog_id, booster_id in reblogs:
         await bump_counter(session, account_id=booster_id, column="statuses_count", by=-1)
         queue_status_event(session, event="delete", status_id=reblog_id, channels=[
@@ -271,9 +281,10 @@ async def delete_status(session: AsyncSession, *, author: Account, status_id: in
 
 
 async def reblog(session: AsyncSession, *, account: Account, status_id: int | None, visibility: str | None) -> Status:
-    original = await get_visible(session, status_id=status_id, viewer_id=account.id)
+    original = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
     if original.reblog_of_id is not None:
-        original = await get_visible(session, status_id=original.reblog_of_id, viewer_id=account.id)
+        original = await get_visible(session, status_id=original.reblog_of_id, viewer_id=account.id,
+                                     for_rendering=False)
     if original.visibility == "direct" or (original.visibility == "private" and original.account_id != account.id):
         raise Unprocessable("This post cannot be boosted")
     existing = await session.scalar(select(Status).where(Status.account_id == account.id,
@@ -298,7 +309,7 @@ async def reblog(session: AsyncSession, *, account: Account, status_id: int | No
 
 
 async def unreblog(session: AsyncSession, *, account: Account, status_id: int | None) -> None:
-    original = await get_visible(session, status_id=status_id, viewer_id=account.id)
+    original = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
     boost = await session.scalar(select(Status).where(Status.account_id == account.id,
                                                       Status.reblog_of_id == original.id))
     if boost is None:
@@ -339,7 +350,9 @@ async def context(session: AsyncSession, *, status: Status, viewer_id: int | Non
 
     walk(status.id)
     wanted = ancestors + ordered
-    visible = set(await session.scalars(select(Status.id).where(Status.id.in_(wanted), visible_to(viewer_id)))) if wanted else set()
+    visible: set[int] = set()
+    if wanted:
+        visible = set(await session.scalars(select(Status.id).where(Status.id.in_(wanted), visible_to(viewer_id))))
     loaded = {s.id: s for s in await load(session, ids=[i for i in wanted if i in visible])}
     return [loaded[i] for i in ancestors if i in loaded], [loaded[i] for i in ordered if i in loaded]
 

@@ -62,7 +62,8 @@ def account_feed(
     if only_media:
         condition = and_(condition, _has_media())
     if pinned:
-        condition = and_(condition, exists().where(StatusPin.status_id == Status.id, StatusPin.account_id == account_id))
+        pin = exists().where(StatusPin.status_id == Status.id, StatusPin.account_id == account_id)
+        condition = and_(condition, pin)
     if tagged:
         condition = and_(condition, exists().where(
             StatusTag.status_id == Status.id, StatusTag.tag_id == Tag.id, Tag.name_key == tagged.casefold()))

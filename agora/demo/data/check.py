@@ -46,15 +46,97 @@ EXPECTED_FILES = (
     "zhongwen.json",
 )
 
-DE_WORDS = set(
-    "der die das und ist nicht ich ein eine einen mit auf für von zu den dem des im "
-    "es sich auch wie wir ihr sie noch mal aber schon nur heute wieder hat habe "
-    "bin sind war kein keine bei nach oder wenn dann so jetzt gibt mein meine".split()
-)
-EN_WORDS = set(
-    "the and is not a an to of in on for with it this that my you i we are was "
-    "be have has just but so at from they what if your our about out up".split()
-)
+DE_WORDS = {
+    "der",
+    "die",
+    "das",
+    "und",
+    "ist",
+    "nicht",
+    "ich",
+    "ein",
+    "eine",
+    "einen",
+    "mit",
+    "auf",
+    "für",
+    "von",
+    "zu",
+    "den",
+    "dem",
+    "des",
+    "im",
+    "es",
+    "sich",
+    "auch",
+    "wie",
+    "wir",
+    "ihr",
+    "sie",
+    "noch",
+    "mal",
+    "aber",
+    "schon",
+    "nur",
+    "heute",
+    "wieder",
+    "hat",
+    "habe",
+    "bin",
+    "sind",
+    "war",
+    "kein",
+    "keine",
+    "bei",
+    "nach",
+    "oder",
+    "wenn",
+    "dann",
+    "so",
+    "jetzt",
+    "gibt",
+    "mein",
+    "meine",
+}
+EN_WORDS = {
+    "the",
+    "and",
+    "is",
+    "not",
+    "a",
+    "an",
+    "to",
+    "of",
+    "in",
+    "on",
+    "for",
+    "with",
+    "it",
+    "this",
+    "that",
+    "my",
+    "you",
+    "i",
+    "we",
+    "are",
+    "was",
+    "be",
+    "have",
+    "has",
+    "just",
+    "but",
+    "so",
+    "at",
+    "from",
+    "they",
+    "what",
+    "if",
+    "your",
+    "our",
+    "about",
+    "out",
+    "up",
+}
 
 MEMBER_FIELDS = {
     "username": str,
@@ -303,8 +385,7 @@ def check_posts(files: dict[str, list], members: dict[str, dict], rep: Report):
                 target = posts[ref]
                 if not h < target["hours_ago"]:
                     rep.error(
-                        f"{where}: {field} {ref} but is not later "
-                        f"({h} >= {target['hours_ago']} hours ago)"
+                        f"{where}: {field} {ref} but is not later ({h} >= {target['hours_ago']} hours ago)"
                     )
                 if field == "quote_of" and target["visibility"] in ("private", "direct"):
                     rep.error(f"{where}: quotes a {target['visibility']} post")
@@ -413,28 +494,50 @@ def main(argv: list[str]) -> int:
         rep.warn(f"members who never post: {silent}")
 
     # ---- summary ------------------------------------------------------------
-    cols = ("file", "posts", "en", "de", "zh", "replies", "quotes", "CW", "unl", "priv", "dm", "likes", "reposts")
+    cols = (
+        "file",
+        "posts",
+        "en",
+        "de",
+        "zh",
+        "replies",
+        "quotes",
+        "CW",
+        "unl",
+        "priv",
+        "dm",
+        "likes",
+        "reposts",
+    )
     rows = []
     for fname in sorted(files):
         ps = [p for k, p in posts.items() if file_of[k] == fname]
         rows.append(summary_row(fname, ps))
     rows.append(summary_row("TOTAL", list(posts.values())))
-    widths = [max(len(str(r[i])) for r in rows + [cols]) for i in range(len(cols))]
-    line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cols, widths)))
+    widths = [max(len(str(r[i])) for r in [*rows, cols]) for i in range(len(cols))]
+
+    def fmt(row) -> str:
+        cells = zip(row, widths, strict=True)
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(cells))
+
+    line = fmt(cols)
     print(line)
     print("-" * len(line))
     for r in rows:
         if r[0] == "TOTAL":
             print("-" * len(line))
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        print(fmt(r))
     print()
     mloc = collections.Counter(m["locale"] for m in members.values())
     demo_followers = sum(1 for m in members.values() if "demo" in m["follows"])
+    n_locked = sum(m["locked"] for m in members.values())
+    n_bots = sum(m["bot"] for m in members.values())
     print(
         f"members: {len(members)} (en {mloc['en']}, de {mloc['de']}, zh {mloc['zh']}); "
-        f"locked {sum(m['locked'] for m in members.values())}, bots {sum(m['bot'] for m in members.values())}; "
+        f"locked {n_locked}, bots {n_bots}; "
         f"follow edges {sum(len(m['follows']) for m in members.values())}; "
-        f"demo follows {len(members.get('demo', {}).get('follows', []))}, followed by {demo_followers}"
+        f"demo follows {len(members.get('demo', {}).get('follows', []))}, "
+        f"followed by {demo_followers}"
     )
     top_followed = collections.Counter(f for m in members.values() for f in m["follows"]).most_common(5)
     print("most followed: " + ", ".join(f"{u} ({c})" for u, c in top_followed))
@@ -442,15 +545,15 @@ def main(argv: list[str]) -> int:
         f"threads: {len(threads)} of 2-6 posts, {sum(1 for s in sizes.values() if s > 6)} longer, "
         f"longest {max(sizes.values(), default=0)}; quotes {quotes}; content warnings {spoilers}"
     )
-    print(
-        "visibility: " + ", ".join(f"{v} {vis[v]} ({100 * vis[v] / max(n, 1):.1f}%)" for v in VISIBILITIES)
-    )
+    print("visibility: " + ", ".join(f"{v} {vis[v]} ({100 * vis[v] / max(n, 1):.1f}%)" for v in VISIBILITIES))
     tags = collections.Counter(t.lower() for p in posts.values() for t in HASHTAG_RE.findall(p["text"]))
     print("top hashtags: " + ", ".join(f"#{t} ({c})" for t, c in tags.most_common(15)))
     hours = sorted(p["hours_ago"] for p in posts.values())
     if hours:
-        print(f"time span: {hours[0]:.1f} to {hours[-1]:.1f} hours ago; most active: "
-              + ", ".join(f"{u} ({c})" for u, c in authors.most_common(5)))
+        print(
+            f"time span: {hours[0]:.1f} to {hours[-1]:.1f} hours ago; most active: "
+            + ", ".join(f"{u} ({c})" for u, c in authors.most_common(5))
+        )
 
     for w in rep.warnings:
         print(f"warning: {w}")

@@ -67,7 +67,8 @@ async def get_notification(request: Request, notification_id: str,
 
 
 @router.post("/api/v1/notifications/{notification_id}/dismiss")
-async def dismiss(request: Request, notification_id: str, grant: Grant = Depends(member("write:notifications"))) -> dict:
+async def dismiss(request: Request, notification_id: str,
+                  grant: Grant = Depends(member("write:notifications"))) -> dict:
     async with runtime_of(request).db.transaction() as session:
         await notifications.dismiss(session, account_id=grant.account.id, notification_id=path_id(notification_id))
     return {}

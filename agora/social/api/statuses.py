@@ -161,7 +161,8 @@ async def status_context(request: Request, status_id: str) -> dict[str, Any]:
 async def status_history(request: Request, status_id: str) -> list[dict[str, Any]]:
     viewer = await optional_viewer(request)
     async with runtime_of(request).db.transaction(write=False) as session:
-        status = await statuses.get_visible(session, status_id=path_id(status_id), viewer_id=viewer.id if viewer else None)
+        status = await statuses.get_visible(session, status_id=path_id(status_id),
+                                            viewer_id=viewer.id if viewer else None)
         edits = await statuses.history(session, status=status)
         return await render_history(session, status, edits, settings=runtime_of(request).settings)
 

@@ -1,0 +1,1 @@
+"""The demo community: members, follows and several hundred posts a new user meets first."""
