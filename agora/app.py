@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +19,7 @@ from agora.accounts import api as accounts_api
 from agora.accounts import oauth_api
 from agora.accounts.oauth import OAuthError
 from agora.config import Settings
+from agora.instance import about as about_page
 from agora.instance import api as instance_api
 from agora.kit.errors import AgoraError
 from agora.kit.logging import configure_logging
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
-                   streaming_api.router):
+                   streaming_api.router, about_page.router):
         app.include_router(router)
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -69,10 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     return app
 

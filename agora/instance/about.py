@@ -1,0 +1,35 @@
+"""`/`: a plain about page, so a browser pointed at a new server sees what it is and how to connect.
+
+(The full web app is its own feature; this page only introduces the server and its public posts.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from agora.instance.api import version
+from agora.kit.pagination import PageParams
+from agora.kit.runtime import runtime_of
+from agora.models import Account, Status
+from agora.social import timelines
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def about(request: Request) -> HTMLResponse:
+    runtime = runtime_of(request)
+    async with runtime.db.transaction(write=False) as session:
+        members = await session.scalar(select(func.count()).select_from(Account)) or 0
+        posts = await session.scalar(select(func.count()).select_from(Status).where(Status.reblog_of_id.is_(None))) or 0
+        latest = await timelines.read(session, feed=timelines.public_feed(None), page=PageParams(limit=20))
+    return templates.TemplateResponse(request, "about.html", {
+        "settings": runtime.settings, "version": version(), "members": members, "posts": posts,
+        "statuses": latest.items,
+    })
