@@ -96,6 +96,32 @@ def create_user(
     console.print(f"[green]created[/green] @{username} (id {account_id}){' as admin' if is_admin else ''}")
 
 
+@admin.command("approve")
+def approve(username: str) -> None:
+    """Approve an account that signed up while registrations need approval."""
+    from agora.accounts import service
+    from agora.kit.db import Database
+
+    settings = Settings()
+
+    async def run() -> bool:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                account = await service.find_by_username(session, username=username)
+                if account is None:
+                    return False
+                account.approved = True
+                return True
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(run()):
+        console.print(f"[red]error:[/red] no account @{username}")
+        raise typer.Exit(1)
+    console.print(f"[green]approved[/green] @{username.lower()}")
+
+
 def main() -> None:
     app()
 

@@ -80,3 +80,12 @@ def test_create_user_and_refuse_a_duplicate(tmp_path: Path) -> None:
     assert made.returncode == 0 and "created @olga" in made.stderr
     again = agora(tmp_path, "admin", "create-user", "OLGA", "--email", "x@example.org", "--password", "long-enough-1")
     assert again.returncode == 1 and "already taken" in again.stderr
+
+
+def test_approve_lets_a_pending_member_in(tmp_path: Path) -> None:
+    assert agora(tmp_path, "migrate").returncode == 0
+    assert agora(tmp_path, "admin", "approve", "nobody").returncode == 1
+    assert agora(tmp_path, "admin", "create-user", "pat", "--email", "pat@example.org",
+                 "--password", "long-enough-1").returncode == 0
+    approved = agora(tmp_path, "admin", "approve", "Pat")
+    assert approved.returncode == 0 and "approved @pat" in approved.stderr
