@@ -13,7 +13,7 @@ from agora.kit.time import utcnow
 from agora.models import Block, Marker, Mute, Notification, Status
 from agora.models.notifications import NOTIFICATION_TYPES
 from agora.social.events import queue_notification_event
-from agora.social.visibility import visible_to
+from agora.social.visibility import blocked_either_way, visible_to
 
 MARKER_TIMELINES = ("home", "notifications")
 
@@ -58,6 +58,8 @@ def _visible_notifications(account_id: int):
     return select(Notification).outerjoin(Status, Status.id == Notification.status_id).where(
         Notification.account_id == account_id,
         (Notification.status_id.is_(None)) | visible_to(account_id),
+        # Blocking someone hides what they did before the block, too.
+        Notification.from_account_id.not_in(blocked_either_way(account_id)),
     )
 
 
