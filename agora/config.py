@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'agora.db').resolve()}"
+
+    @property
+    def access_token_ttl(self) -> timedelta | None:
+        return timedelta(days=self.access_token_ttl_days) if self.access_token_ttl_days > 0 else None
 
     @property
     def media_dir(self) -> Path:

@@ -37,3 +37,8 @@ async def test_metrics_count_requests(client) -> None:
 async def test_unknown_route_is_a_json_404(client) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.json() == {"error": "Record not found"}
+
+
+async def test_a_parameter_sent_both_plain_and_as_an_array_is_read_as_a_list(client, alice: Member) -> None:
+    response = await client.get("/api/v1/notifications?types=mention&types[]=follow", headers=alice.headers)
+    assert response.status_code == 200

@@ -39,7 +39,8 @@ class RegisterForm(BaseModel):
 
 
 @router.post("/api/v1/accounts", dependencies=[Depends(rate_limited("sign_up"))])
-async def register(request: Request, grant: Grant = Depends(app_or_member("write:accounts"))) -> dict[str, Any]:
+async def register(request: Request,
+                   grant: Grant = Depends(app_or_member("write:accounts"))) -> dict[str, Any]:
     """Create an account with an app token; answers with the new member's access token."""
     form = validate(RegisterForm, await request_params(request))
     if not form.agreement:
@@ -47,12 +48,14 @@ async def register(request: Request, grant: Grant = Depends(app_or_member("write
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         account = await service.register(
-            session, form=service.Registration(form.username, form.email, form.password, form.locale, form.reason),
+            session,
+            form=service.Registration(form.username, form.email, form.password, form.locale, form.reason),
             settings=runtime.settings, passwords=passwords_for(request),
         )
         # The member's first token belongs to the registering app, with the app token's scopes.
         app = await session.get(OAuthApp, grant.app_id) if grant.app_id is not None else None
-        issued = await oauth.issue_token(session, app=app, account=account, scopes=list(grant.scopes))
+        issued = await oauth.issue_token(session, app=app, account=account, scopes=list(grant.scopes),
+                                         ttl=runtime.settings.access_token_ttl)
     return token_json(issued)
 
 
@@ -91,7 +94,8 @@ class CredentialsForm(BaseModel):
 
 
 @router.patch("/api/v1/accounts/update_credentials")
-async def update_credentials(request: Request, grant: Grant = Depends(member("write:accounts"))) -> dict[str, Any]:
+async def update_credentials(request: Request,
+                             grant: Grant = Depends(member("write:accounts"))) -> dict[str, Any]:
     params = await request_params(request)
     uploads = {k: params.pop(k) for k in ("avatar", "header") if k in params}
     form = validate(CredentialsForm, params)
@@ -127,9 +131,9 @@ async def lookup(request: Request, acct: str = "") -> dict[str, Any]:
     domain = acct.lstrip("@").split("@", 1)[1] if "@" in acct.lstrip("@") else None
     async with runtime.db.transaction(write=False) as session:
         account = None
-        if username and (domain is None or domain == runtime.settings.domain):
+        if username and (domain is None or domain.lower() == runtime.settings.domain.lower()):
             account = await service.find_by_username(session, username=username)
-        if account is None or account.suspended:
+        if account is None or account.suspended or not account.approved:  # pending: not public (as Mastodon)
             raise NotFound()
     return account_json(account, runtime.settings)
 
@@ -139,4 +143,6 @@ async def get_account(request: Request, account_id: str) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         account = await service.get_account(session, account_id=path_id(account_id))
+    if not account.approved:  # a sign-up waiting for approval is not public yet (as in Mastodon)
+        raise NotFound()
     return account_json(account, runtime.settings)

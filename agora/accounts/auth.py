@@ -66,14 +66,15 @@ def member(scope: str) -> Callable[[Request], Awaitable[Grant]]:
     return dependency
 
 
-def app_or_member(scope: str) -> Callable[[Request], Awaitable[Grant]]:
-    """Any valid token with `scope`, including an app's own client_credentials token."""
+def app_or_member(scope: str | None) -> Callable[[Request], Awaitable[Grant]]:
+    """Any valid token (with `scope`, unless None), including an app's own client_credentials token."""
 
     async def dependency(request: Request) -> Grant:
         grant = await grant_for(request)
         if grant is None:
             raise Unauthorized("The access token is invalid")
-        _check_scope(grant, scope)
+        if scope is not None:
+            _check_scope(grant, scope)
         return grant
 
     return dependency
@@ -106,6 +107,8 @@ def rate_limited(name: str) -> Callable[[Request], Awaitable[None]]:
         )
         request.scope["agora.rate_limit"] = verdict
         if not verdict.allowed:
-            raise TooManyRequests("Too many requests", details={"headers": verdict.headers()})
+            # No headers here: RequestMiddleware adds this verdict's X-RateLimit-* to every answer,
+            # and sending them twice makes clients read "3, 3".
+            raise TooManyRequests("Too many requests")
 
     return dependency

@@ -52,7 +52,8 @@ def account_json(account: Account, settings: Settings) -> dict[str, Any]:
     }
 
 
-def credential_account_json(account: Account, settings: Settings, *, follow_requests_count: int) -> dict[str, Any]:
+def credential_account_json(account: Account, settings: Settings, *,
+                            follow_requests_count: int) -> dict[str, Any]:
     data = account_json(account, settings)
     data["source"] = {
         "privacy": account.default_visibility,

@@ -31,7 +31,8 @@ async def replayed(
     if not key or len(key) > MAX_KEY:
         raise Unprocessable(f"Idempotency-Key must be 1–{MAX_KEY} characters")
     record = await session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope, IdempotencyRecord.key == key,
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key,
         IdempotencyRecord.created_at > utcnow() - KEEP_FOR,
     ))
     if record is None:
@@ -42,13 +43,15 @@ async def replayed(
 
 
 async def remember(
-    session: AsyncSession, *, account_id: int, scope: str, key: str | None, request_hash: str, resource_id: int
+    session: AsyncSession, *, account_id: int, scope: str, key: str | None, request_hash: str,
+    resource_id: int,
 ) -> None:
     if key is None:
         return
     # An expired record with the same key would collide with the unique constraint: clear it first.
     await session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope, IdempotencyRecord.key == key))
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key))
     session.add(IdempotencyRecord(account_id=account_id, scope=scope, key=key, request_hash=request_hash,
                                   resource_id=resource_id))
     await session.flush()

@@ -31,6 +31,10 @@ class OAuthError(BadRequest):
         self.status_code = status
 
 
+class CodeReused(OAuthError):
+    """invalid_grant for a code redeemed twice; the caller commits the revocation it made, then refuses."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewApp:
     app: OAuthApp
@@ -58,11 +62,15 @@ async def create_app(
 ) -> NewApp:
     if not name.strip() or len(name) > 100:
         raise Unprocessable("client_name must be 1–100 characters")
-    if not redirect_uris or any(not _valid_redirect(u) or len(u) > 2000 for u in redirect_uris):
+    if not redirect_uris or any(not isinstance(u, str) or not _valid_redirect(u) or len(u) > 2000
+                                for u in redirect_uris):
         raise Unprocessable("redirect_uris must be absolute URIs (or urn:ietf:wg:oauth:2.0:oob)")
     if website is not None and (len(website) > 500 or urlparse(website).scheme not in ("http", "https")):
         raise Unprocessable("website must be an http(s) URL")
-    granted = scope_rules.parse(scopes)
+    try:
+        granted = scope_rules.parse(scopes)
+    except BadRequest as exc:
+        raise Unprocessable(f"scopes: {exc.message}") from None
     secret = new_secret()
     app = OAuthApp(
         name=name.strip(), website=website, redirect_uris="\n".join(redirect_uris), scopes=" ".join(granted),
@@ -79,7 +87,8 @@ async def find_app(session: AsyncSession, *, client_id: str | None) -> OAuthApp 
     return await session.scalar(select(OAuthApp).where(OAuthApp.client_id == client_id))
 
 
-async def authenticate_client(session: AsyncSession, *, client_id: str | None, client_secret: str | None) -> OAuthApp:
+async def authenticate_client(session: AsyncSession, *, client_id: str | None,
+                              client_secret: str | None) -> OAuthApp:
     app = await find_app(session, client_id=client_id)
     if app is None or not client_secret or not same(app.client_secret_hash, digest(client_secret)):
         raise OAuthError("invalid_client", "Client authentication failed due to unknown client.", 401)
@@ -101,7 +110,7 @@ def check_redirect(app: OAuthApp, redirect_uri: str | None) -> str:
     allowed = app.redirect_uris.split("\n")
     uri = redirect_uri or (allowed[0] if len(allowed) == 1 else "")
     if uri not in allowed:
-        raise OAuthError("invalid_grant", "The redirect uri included is not valid.")
+        raise OAuthError("invalid_request", "The redirect uri included is not valid.")
     return uri
 
 
@@ -114,22 +123,28 @@ async def issue_token(
     token = OAuthToken(
         token_hash=digest(access), refresh_hash=digest(refresh) if refresh else None,
         app_id=app.id if app else None, account_id=account.id if account else None,
-        scopes=" ".join(scopes), expires_at=utcnow() + ttl if ttl else None,
+        scopes=" ".join(scopes), created_at=(now := utcnow()), expires_at=now + ttl if ttl else None,
     )
     session.add(token)
     await session.flush()
     return IssuedToken(token, access, refresh)
 
 
+def check_pkce(code_challenge: str | None, code_challenge_method: str | None) -> None:
+    """PKCE as RFC 7636 with S256 only ("plain" protects nothing against a leaked code)."""
+    if code_challenge is None:
+        return
+    if (code_challenge_method or "plain") != "S256":
+        raise OAuthError("invalid_request", "code_challenge_method must be S256")
+    if not 43 <= len(code_challenge) <= 128:
+        raise OAuthError("invalid_request", "code_challenge must be 43–128 characters")
+
+
 async def issue_code(
     session: AsyncSession, *, app: OAuthApp, account: Account, redirect_uri: str, scopes: list[str],
     code_challenge: str | None, code_challenge_method: str | None,
 ) -> str:
-    if code_challenge is not None:
-        if (code_challenge_method or "plain") != "S256":
-            raise OAuthError("invalid_request", "code_challenge_method must be S256")
-        if not 43 <= len(code_challenge) <= 128:
-            raise OAuthError("invalid_request", "code_challenge must be 43–128 characters")
+    check_pkce(code_challenge, code_challenge_method)
     code = new_secret()
     session.add(OAuthCode(
         code_hash=digest(code), app_id=app.id, account_id=account.id, redirect_uri=redirect_uri,
@@ -141,14 +156,15 @@ async def issue_code(
 
 
 async def redeem_code(
-    session: AsyncSession, *, app: OAuthApp, code: str | None, redirect_uri: str | None, code_verifier: str | None,
+    session: AsyncSession, *, app: OAuthApp, code: str | None, redirect_uri: str | None,
+    code_verifier: str | None,
 ) -> tuple[Account, list[str]]:
     if not code:
         raise OAuthError("invalid_request", "code is required")
     grant = await session.scalar(select(OAuthCode).where(OAuthCode.code_hash == digest(code)))
     invalid = OAuthError("invalid_grant", "The provided authorization grant is invalid, expired, revoked, "
-                         "does not match the redirection URI used in the authorization request, or was issued "
-                         "to another client.")
+                         "does not match the redirection URI used in the authorization request, "
+                         "or was issued to another client.")
     if grant is None or grant.app_id != app.id or grant.expires_at < utcnow():
         raise invalid
     if grant.used:
@@ -157,13 +173,14 @@ async def redeem_code(
             OAuthToken.app_id == app.id, OAuthToken.account_id == grant.account_id,
             OAuthToken.created_at >= grant.expires_at - CODE_TTL,
         ).values(revoked_at=utcnow()))
-        raise invalid
+        raise CodeReused(invalid.code, invalid.message)
     if (redirect_uri or grant.redirect_uri) != grant.redirect_uri:
         raise invalid
     if grant.code_challenge is not None:
         if not code_verifier:
             raise OAuthError("invalid_grant", "code_verifier is required")
-        expected = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=").decode()
+        hashed = hashlib.sha256(code_verifier.encode()).digest()
+        expected = base64.urlsafe_b64encode(hashed).rstrip(b"=").decode()
         if not same(expected, grant.code_challenge):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
     grant.used = True
@@ -174,21 +191,25 @@ async def redeem_code(
     return account, grant.scopes.split()
 
 
-async def refresh(session: AsyncSession, *, app: OAuthApp, refresh_token: str | None, scopes: str | None) -> IssuedToken:
+async def refresh(session: AsyncSession, *, app: OAuthApp, refresh_token: str | None,
+                  scopes: str | None, ttl: timedelta | None = None) -> IssuedToken:
     if not refresh_token:
         raise OAuthError("invalid_request", "refresh_token is required")
     old = await session.scalar(select(OAuthToken).where(OAuthToken.refresh_hash == digest(refresh_token)))
     if old is None or old.app_id != app.id or old.revoked_at is not None or old.account_id is None:
         raise OAuthError("invalid_grant", "The refresh token is invalid or was revoked.")
     granted = old.scopes.split()
-    wanted = scope_rules.parse(scopes) if scopes else granted
+    try:
+        wanted = scope_rules.parse(scopes) if scopes else granted
+    except BadRequest as exc:
+        raise OAuthError("invalid_scope", exc.message) from None
     if not scope_rules.covered(wanted, granted):
         raise OAuthError("invalid_scope", "A refreshed token cannot have more scopes than the original.")
     old.revoked_at = utcnow()  # rotation: each refresh token works once
     account = await session.get(Account, old.account_id)
     if account is None or account.suspended:
         raise OAuthError("invalid_grant", "The refresh token is invalid or was revoked.")
-    return await issue_token(session, app=app, account=account, scopes=wanted)
+    return await issue_token(session, app=app, account=account, scopes=wanted, ttl=ttl)
 
 
 async def revoke(session: AsyncSession, *, app: OAuthApp, token: str | None) -> None:

@@ -56,7 +56,7 @@ async def create_app(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/v1/apps/verify_credentials")
-async def verify_app(request: Request, grant: Grant = Depends(app_or_member("read"))) -> dict[str, Any]:
+async def verify_app(request: Request, grant: Grant = Depends(app_or_member(None))) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         app = await session.get(OAuthApp, grant.app_id) if grant.app_id else None
@@ -95,19 +95,24 @@ async def _authorize_context(request: Request, params: dict[str, Any]) -> dict[s
     if app is None:
         raise OAuthError("invalid_client", "Client authentication failed due to unknown client.", 401)
     redirect_uri = oauth.check_redirect(app, params.get("redirect_uri"))
+    # Refuse a bad PKCE request before the member types a password, not after.
+    oauth.check_pkce(params.get("code_challenge") or None, params.get("code_challenge_method") or None)
     scopes = oauth.requested_scopes(app, params.get("scope"))
     return {
         "app": app, "redirect_uri": redirect_uri, "scopes": scopes, "state": params.get("state") or "",
-        "code_challenge": params.get("code_challenge") or "", "code_challenge_method": params.get("code_challenge_method") or "",
+        "code_challenge": params.get("code_challenge") or "",
+        "code_challenge_method": params.get("code_challenge_method") or "",
         "client_id": app.client_id, "instance": runtime.settings.instance_title,
     }
 
 
-def _page(request: Request, context: dict[str, Any], *, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _page(request: Request, context: dict[str, Any], *, error: str | None = None,
+          status: int = 200) -> HTMLResponse:
     token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = templates.TemplateResponse(request, "authorize.html", {**context, "csrf": token, "error": error},
-                                          status_code=status)
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response = templates.TemplateResponse(request, "authorize.html",
+                                          {**context, "csrf": token, "error": error}, status_code=status)
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
     response.headers["X-Frame-Options"] = "DENY"  # no clickjacking of the consent button
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -121,13 +126,15 @@ async def authorize_page(request: Request) -> Response:
 
 @router.post("/oauth/authorize", dependencies=[Depends(rate_limited("sign_in"))])
 async def authorize(request: Request) -> Response:
-    params = await request_params(request)
+    params = _string_params(await request_params(request))
     context = await _authorize_context(request, params)
     cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not secrets.compare_digest(cookie, str(params.get("csrf") or "")):
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text (a forged value would be a 500).
+    if not cookie or not secrets.compare_digest(cookie.encode(), str(params.get("csrf") or "").encode()):
         return _page(request, context, error="Your session expired. Please try again.", status=403)
     if params.get("decision") == "deny":
-        return _redirect(context, {"error": "access_denied", "error_description": "The member denied access."})
+        return _redirect(context, {"error": "access_denied",
+                                   "error_description": "The member denied access."})
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         account = await service.authenticate(session, login=str(params.get("login") or ""),
@@ -142,7 +149,8 @@ async def authorize(request: Request) -> Response:
                                       code_challenge=context["code_challenge"] or None,
                                       code_challenge_method=context["code_challenge_method"] or None)
     if context["redirect_uri"] == OOB:
-        return templates.TemplateResponse(request, "code.html", {"code": code, "instance": context["instance"]})
+        return templates.TemplateResponse(request, "code.html",
+                                          {"code": code, "instance": context["instance"]})
     return _redirect(context, {"code": code})
 
 
@@ -154,6 +162,13 @@ def _redirect(context: dict[str, Any], values: dict[str, str]) -> RedirectRespon
 
 
 # --- tokens -------------------------------------------------------------------------------------
+
+def _string_params(params: dict[str, Any]) -> dict[str, Any]:
+    """OAuth parameters are single strings; `scope[]=…` or a JSON list would otherwise reach the database."""
+    if any(not isinstance(v, str) for v in params.values()):
+        raise OAuthError("invalid_request", "every parameter must be a string")
+    return params
+
 
 def _client_credentials(request: Request, params: dict[str, Any]) -> tuple[str | None, str | None]:
     header = request.headers.get("authorization", "")
@@ -173,16 +188,23 @@ async def token(request: Request) -> JSONResponse:
         raise OAuthError("invalid_request", "every parameter must be a string")
     grant_type = params.get("grant_type")
     if grant_type not in oauth.GRANT_TYPES:
-        raise OAuthError("unsupported_grant_type", "grant_type must be one of " + ", ".join(oauth.GRANT_TYPES))
+        raise OAuthError("unsupported_grant_type",
+                         "grant_type must be one of " + ", ".join(oauth.GRANT_TYPES))
     runtime = runtime_of(request)
     client_id, client_secret = _client_credentials(request, params)
+    ttl = runtime.settings.access_token_ttl
+    reused: oauth.CodeReused | None = None
     async with runtime.db.transaction() as session:
         app = await oauth.authenticate_client(session, client_id=client_id, client_secret=client_secret)
         if grant_type == "authorization_code":
-            account, scopes = await oauth.redeem_code(session, app=app, code=params.get("code"),
-                                                      redirect_uri=params.get("redirect_uri"),
-                                                      code_verifier=params.get("code_verifier"))
-            issued = await oauth.issue_token(session, app=app, account=account, scopes=scopes)
+            try:
+                account, scopes = await oauth.redeem_code(session, app=app, code=params.get("code"),
+                                                          redirect_uri=params.get("redirect_uri"),
+                                                          code_verifier=params.get("code_verifier"))
+            except oauth.CodeReused as exc:
+                reused = exc  # leave the transaction normally, so the revocation it made is committed
+            else:
+                issued = await oauth.issue_token(session, app=app, account=account, scopes=scopes, ttl=ttl)
         elif grant_type == "password":
             scopes = oauth.requested_scopes(app, params.get("scope"))
             account = await service.authenticate(session, login=params.get("username") or "",
@@ -190,19 +212,21 @@ async def token(request: Request) -> JSONResponse:
                                                  passwords=passwords_for(request))
             if account is None or account.suspended:
                 raise OAuthError("invalid_grant", "The user credentials were incorrect.")
-            issued = await oauth.issue_token(session, app=app, account=account, scopes=scopes)
+            issued = await oauth.issue_token(session, app=app, account=account, scopes=scopes, ttl=ttl)
         elif grant_type == "client_credentials":
             scopes = oauth.requested_scopes(app, params.get("scope"))
-            issued = await oauth.issue_token(session, app=app, account=None, scopes=scopes)
+            issued = await oauth.issue_token(session, app=app, account=None, scopes=scopes, ttl=ttl)
         else:
             issued = await oauth.refresh(session, app=app, refresh_token=params.get("refresh_token"),
-                                         scopes=params.get("scope"))
+                                         scopes=params.get("scope"), ttl=ttl)
+    if reused is not None:
+        raise reused
     return JSONResponse(token_json(issued), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/oauth/revoke")
 async def revoke(request: Request) -> dict[str, Any]:
-    params = await request_params(request)
+    params = _string_params(await request_params(request))
     runtime = runtime_of(request)
     client_id, client_secret = _client_credentials(request, params)
     async with runtime.db.transaction() as session:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.secrets import Passwords
@@ -16,6 +17,7 @@ from agora.models import Account
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$")  # ISO 639 (en, zh, zh-CN): fits String(10)
 RESERVED_USERNAMES = {
     "admin", "administrator", "root", "support", "help", "agora", "assistant", "api", "oauth", "about",
     "settings", "web", "static", "media", "system", "moderator", "security", "postmaster", "abuse",
@@ -77,7 +79,10 @@ async def register(
         registration_reason=form.reason,
     )
     session.add(account)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent sign-up took the name or e-mail after our checks (PostgreSQL)
+        raise Unprocessable("username or email is already taken") from None
     return account
 
 
@@ -155,9 +160,12 @@ async def update_profile(
         account.note = changes.note
         account.note_html = await render_bio(session, text=changes.note, settings=settings)
     if changes.default_visibility is not None:
-        if changes.default_visibility not in ("public", "unlisted", "private", "direct"):
-            raise Unprocessable("source[privacy] must be public, unlisted, private or direct")
+        if changes.default_visibility not in ("public", "unlisted", "private"):  # as Mastodon: no DM default
+            raise Unprocessable("source[privacy] must be public, unlisted or private")
         account.default_visibility = changes.default_visibility
+    language = changes.default_language
+    if language is not None and not (isinstance(language, str) and LANGUAGE_RE.fullmatch(language)):
+        raise Unprocessable("source[language] must be an ISO 639 language code, such as en or zh-CN")
     for name in ("locked", "bot", "discoverable", "indexable", "default_sensitive", "default_language",
                  "avatar_path", "header_path"):
         value = getattr(changes, name)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from agora.kit.errors import AgoraError, BadRequest, Unprocessable
+from agora.kit.errors import AgoraError, BadRequest, PayloadTooLarge, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,13 +21,18 @@ MAX_JSON_BODY = 1024 * 1024
 
 def _merge(into: dict[str, Any], key: str, value: Any) -> None:
     if key.endswith("[]"):
-        into.setdefault(key[:-2], []).append(value)
+        existing = into.get(key[:-2])
+        if isinstance(existing, list):
+            existing.append(value)
+        else:  # `x=a&x[]=b`: the array form wins, as it names itself a list
+            into[key[:-2]] = [value]
         return
-    if "[" in key and key.endswith("]"):  # focus[x], fields_attributes[0][name]…: keep one level
+    if "[" in key and key.endswith("]"):  # home[last_read_id], source[privacy]…: keep one level
         outer, inner = key[:-1].split("[", 1)
-        nested = into.setdefault(outer, {})
-        if isinstance(nested, dict):
-            nested[inner] = value
+        nested = into.get(outer)
+        if not isinstance(nested, dict):
+            nested = into[outer] = {}
+        nested[inner] = value
         return
     into[key] = value
 
@@ -42,11 +47,11 @@ async def request_params(request: Request) -> dict[str, Any]:
     if content_type == "application/json":
         body = await request.body()
         if len(body) > MAX_JSON_BODY:
-            raise BadRequest("request body is too large")
+            raise PayloadTooLarge(f"a JSON request body may be at most {MAX_JSON_BODY} bytes")
         if body.strip():
             try:
                 data = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… nested too deep
                 raise BadRequest("request body is not valid JSON") from None
             if not isinstance(data, dict):
                 raise BadRequest("request body must be a JSON object")
@@ -60,7 +65,24 @@ async def request_params(request: Request) -> dict[str, Any]:
             raise BadRequest("request body is not a valid form") from None
         for key, value in form.multi_items():
             _merge(params, key, value)
+    if _contains_nul(params):  # PostgreSQL cannot store U+0000 in text (a 500 there), and no one types it
+        raise Unprocessable("text must not contain NUL (U+0000) characters")
     return params
+
+
+def _contains_nul(value: Any) -> bool:
+    stack = [value]  # iterative: a JSON body may nest as deep as the parser allows
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def validate(model: type[M], params: dict[str, Any]) -> M:
