@@ -48,7 +48,8 @@ def serve(
     settings = Settings()
     console.print(f"[bold]Agora[/bold] on [link]{settings.base_url}[/link]  (API docs: {settings.base_url}/docs)")
     uvicorn.run("agora.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, proxy_headers=True, ws_ping_interval=20)
+                log_level=settings.log_level, proxy_headers=True, ws_ping_interval=20,
+                timeout_graceful_shutdown=5)  # open streams never end by themselves
 
 
 @app.command()

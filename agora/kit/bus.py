@@ -173,7 +173,13 @@ class RedisBus(Bus):
         fresh = [c for c in channels if c not in self._subscribers]
         await super()._attach(sub, channels)
         if fresh:
-            await self._pubsub.subscribe(*(self.PREFIX + c for c in fresh))
+            try:
+                await self._pubsub.subscribe(*(self.PREFIX + c for c in fresh))
+            except Exception:
+                # Undo the local registration, or the channel would look subscribed and stay deaf.
+                await super()._detach(sub, channels)
+                sub.channels -= channels
+                raise
 
     async def _detach(self, sub: Subscription, channels: set[str]) -> None:
         await super()._detach(sub, channels)

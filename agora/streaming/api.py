@@ -100,7 +100,11 @@ async def websocket(ws: WebSocket) -> None:
         sender = asyncio.create_task(pump())
         try:
             while True:
-                raw = await ws.receive_text()
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    raise WebSocketDisconnect(message.get("code", 1000))
+                # A binary frame is read as UTF-8 text, as Mastodon does (receive_text() would crash).
+                raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
                 try:
                     command = _parse_command(raw)
                     stream = Stream.parse(str(command.get("stream", "")), command.get("tag"))

@@ -8,6 +8,7 @@ the publisher thought the audience was.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from agora.kit.runtime import Runtime
 from agora.social import notifications, statuses, timelines
 from agora.social.entities import render_notifications, render_status
 from agora.streaming.streams import Stream
+
+log = logging.getLogger("agora.streaming")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,5 +89,11 @@ class Listener:
                     return
                 yield None
                 continue
-            for event in await self.translate(message):
+            try:
+                translated = await self.translate(message)
+            except Exception:  # one bad message (or a post deleted mid-render) must not end the stream
+                log.exception("skipped a bus message the stream could not translate",
+                              extra={"channel": message.channel, "event": message.event})
+                continue
+            for event in translated:
                 yield event
