@@ -28,7 +28,7 @@ def page_params(request: Request) -> PageParams:
 
 def paged(request: Request, page: Page[Any], body: list[Any]) -> JSONResponse:
     response = JSONResponse(body)
-    link = link_header(request.url, page)
+    link = link_header(request.url, page, base_url=request.app.state.runtime.settings.base_url)
     if link:
         response.headers["Link"] = link
     return response

@@ -42,6 +42,10 @@ class RequestMiddleware:
             if not verdict.allowed:
                 await _reject(send, 429, "Too many requests", verdict.headers())
                 return
+        query = scope.get("query_string", b"")
+        if "\x00" in path or b"%00" in query or b"\x00" in query:  # PostgreSQL cannot take U+0000 in text
+            await _reject(send, 400, "the URL must not contain NUL (%00) characters")
+            return
         declared = _content_length(scope)
         if declared is not None and declared > settings.max_request_bytes:
             await _reject(send, 413, f"request body is larger than {settings.max_request_bytes} bytes")

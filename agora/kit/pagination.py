@@ -77,14 +77,18 @@ class Page(Generic[T]):
         return cls(items, cursors[-1], cursors[0])
 
 
-def link_header(url: URL, page: Page[Any]) -> str | None:
-    """`<…?max_id=N>; rel="next", <…?min_id=M>; rel="prev"` keeping the request's other parameters."""
+def link_header(url: URL, page: Page[Any], *, base_url: str) -> str | None:
+    """`<…?max_id=N>; rel="next", <…?min_id=M>; rel="prev"` keeping the request's other parameters.
+
+    Links start from the configured public `base_url`, not the Host the request came in on, so
+    they stay right behind a proxy.
+    """
     if page.next_max_id is None:
         return None
     base = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)
             if k not in ("max_id", "min_id", "since_id")]
     # The path arrives decoded (a tag like 美食): percent-encode it, or the header cannot be sent at all.
-    target = quote(str(url.replace(query="")), safe=":/@!$&'()*+,;=%~")
+    target = base_url.rstrip("/") + quote(url.path, safe="/@!$&'()*+,;=%~:")
     links = []
     for rel, key, value in (("next", "max_id", page.next_max_id), ("prev", "min_id", page.prev_min_id)):
         params = [*base, (key, str(value))]

@@ -54,9 +54,41 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
         image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
     elif fmt == "WEBP":
         image.save(out, "WEBP", quality=85)
+    elif fmt == "GIF":
+        image.save(out, "GIF", optimize=True, comment=b"")  # else Pillow copies the source's comment over
     else:
         image.save(out, fmt, optimize=True)
     return out.getvalue()
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    while data[pos]:
+        pos += 1 + data[pos]
+    return pos + 1
+
+
+def _strip_gif_metadata(data: bytes) -> bytes:
+    """A GIF block by block, keeping image data, frame timing and the loop count, and dropping
+    comments, XMP and any other application data, and whatever follows the trailer."""
+    try:
+        pos = 13 + ((3 << ((data[10] & 7) + 1)) if data[10] & 0x80 else 0)  # header, screen, colour table
+        out = bytearray(data[:pos])
+        while data[pos] != 0x3B:
+            start = pos
+            if data[pos] == 0x2C:  # an image: descriptor, local colour table, LZW code size, data
+                local = data[pos + 9]
+                pos = _skip_sub_blocks(data, pos + 11 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0))
+                out += data[start:pos]
+            elif data[pos] == 0x21:  # an extension: keep frame control, plain text and the loop block
+                label, pos = data[pos + 1], _skip_sub_blocks(data, pos + 2)
+                loop = label == 0xFF and data[start + 3:start + 14] in (b"NETSCAPE2.0", b"ANIMEXTS1.0")
+                if label in (0xF9, 0x01) or loop:
+                    out += data[start:pos]
+            else:
+                raise IndexError(pos)
+        return bytes(out + b"\x3b")
+    except IndexError:
+        raise UnsupportedMediaType("file is not a supported image (JPEG, PNG, WebP or GIF)") from None
 
 
 def _preview(image: Image.Image, max_side: int) -> tuple[bytes, str, int, int]:
@@ -78,7 +110,7 @@ def process_upload(data: bytes, *, max_bytes: int, max_pixels: int, preview_side
     fmt = image.format or "PNG"
     content_type, extension = FORMATS[fmt]
     if fmt == "GIF" and getattr(image, "is_animated", False):
-        original = data  # re-encoding would drop frames; GIF carries no EXIF location data
+        original = _strip_gif_metadata(data)  # frames as sent, less comments and XMP (which can carry GPS)
     else:
         image = ImageOps.exif_transpose(image)  # honour the camera's rotation, then drop all metadata
         original = _encode(image, fmt)
