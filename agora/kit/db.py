@@ -12,8 +12,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.functions import FunctionElement
 
 EventSink = Callable[[list[Any]], Awaitable[None]]
 
@@ -92,3 +94,26 @@ class Database:
 def queue_event(session: AsyncSession, event_: Any) -> None:
     """Publish `event_` once the current transaction has committed (and never if it rolls back)."""
     session.info.setdefault("events", []).append(event_)
+
+
+class unindexed(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+    """`column` as a term SQLite's planner will not answer from an index (`+column`).
+
+    Timelines filter on coarse columns (visibility, "is not a reply") that match most rows. Without
+    statistics SQLite would drive the query from those indexes and sort every match; marked like
+    this it walks the primary key newest-first and stops at the page size, as PostgreSQL does.
+    Other databases see the plain column.
+    """
+
+    inherit_cache = True
+    name = "unindexed"
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)

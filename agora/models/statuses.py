@@ -16,10 +16,9 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 class Status(Base):
     __tablename__ = "statuses"
-    __table_args__ = (
-        Index("ix_statuses_account_id_id", "account_id", "id"),
-        Index("ix_statuses_visibility_id", "visibility", "id"),
-    )
+    # Timelines walk the primary key newest-first or an author's (account_id, id); visibility is too
+    # coarse to index usefully (most posts are public).
+    __table_args__ = (Index("ix_statuses_account_id_id", "account_id", "id"),)
 
     id: Mapped[int] = snowflake_pk()
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)

@@ -182,7 +182,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_statuses_in_reply_to_id'), ['in_reply_to_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_statuses_quote_id'), ['quote_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_statuses_reblog_of_id'), ['reblog_of_id'], unique=False)
-        batch_op.create_index('ix_statuses_visibility_id', ['visibility', 'id'], unique=False)
 
     op.create_table('bookmarks',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -380,7 +379,6 @@ def downgrade() -> None:
 
     op.drop_table('bookmarks')
     with op.batch_alter_table('statuses', schema=None) as batch_op:
-        batch_op.drop_index('ix_statuses_visibility_id')
         batch_op.drop_index(batch_op.f('ix_statuses_reblog_of_id'))
         batch_op.drop_index(batch_op.f('ix_statuses_quote_id'))
         batch_op.drop_index(batch_op.f('ix_statuses_in_reply_to_id'))

@@ -27,7 +27,8 @@ async def _respond(request: Request, feed: timelines.Feed, viewer_id: int | None
 
 @router.get("/api/v1/timelines/home")
 async def home(request: Request, grant: Grant = Depends(member("read:statuses"))) -> JSONResponse:
-    return await _respond(request, timelines.home_feed(grant.account.id), grant.account.id)
+    feed = timelines.home_feed(grant.account.id, following_count=grant.account.following_count)
+    return await _respond(request, feed, grant.account.id)
 
 
 @router.get("/api/v1/timelines/public")
