@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -96,7 +96,7 @@ def queue_event(session: AsyncSession, event_: Any) -> None:
     session.info.setdefault("events", []).append(event_)
 
 
-class unindexed(FunctionElement):  # noqa: N801 - reads like the SQL function it stands for
+class unindexed(FunctionElement):
     """`column` as a term SQLite's planner will not answer from an index (`+column`).
 
     Timelines filter on coarse columns (visibility, "is not a reply") that match most rows. Without
