@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from agora.accounts import oauth, service
@@ -19,7 +20,7 @@ from agora.kit.http import path_id
 from agora.kit.params import request_params, validate
 from agora.kit.runtime import runtime_of
 from agora.media.service import store_profile_image
-from agora.models import FollowRequest, OAuthApp
+from agora.models import Account, FollowRequest, OAuthApp
 
 router = APIRouter(tags=["accounts"])
 
@@ -78,9 +79,13 @@ async def verify_credentials(request: Request, grant: Grant = Depends(member("pr
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         account = await service.get_account(session, account_id=grant.account.id)
-        pending = await session.scalar(select(func.count()).select_from(FollowRequest).where(
-            FollowRequest.target_account_id == account.id))
-    return credential_account_json(account, runtime.settings, follow_requests_count=int(pending or 0))
+        return credential_account_json(account, runtime.settings,
+                                       follow_requests_count=await _pending_requests(session, account))
+
+
+async def _pending_requests(session: AsyncSession, account: Account) -> int:
+    return int(await session.scalar(select(func.count()).select_from(FollowRequest).where(
+        FollowRequest.target_account_id == account.id)) or 0)
 
 
 class CredentialsForm(BaseModel):
@@ -119,9 +124,8 @@ async def update_credentials(request: Request,
     async with runtime.db.transaction() as session:
         account = await service.get_account(session, account_id=grant.account.id)
         await service.update_profile(session, account=account, changes=changes, settings=runtime.settings)
-        pending = await session.scalar(select(func.count()).select_from(FollowRequest).where(
-            FollowRequest.target_account_id == account.id))
-    return credential_account_json(account, runtime.settings, follow_requests_count=int(pending or 0))
+        return credential_account_json(account, runtime.settings,
+                                       follow_requests_count=await _pending_requests(session, account))
 
 
 @router.get("/api/v1/accounts/lookup")
@@ -133,7 +137,7 @@ async def lookup(request: Request, acct: str = "") -> dict[str, Any]:
         account = None
         if username and (domain is None or domain.lower() == runtime.settings.domain.lower()):
             account = await service.find_by_username(session, username=username)
-        if account is None or account.suspended or not account.approved:  # pending: not public (as Mastodon)
+        if account is None or not service.is_public(account):
             raise NotFound()
     return account_json(account, runtime.settings)
 
@@ -143,6 +147,4 @@ async def get_account(request: Request, account_id: str) -> dict[str, Any]:
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         account = await service.get_account(session, account_id=path_id(account_id))
-    if not account.approved:  # a sign-up waiting for approval is not public yet (as in Mastodon)
-        raise NotFound()
     return account_json(account, runtime.settings)

@@ -42,9 +42,14 @@ async def grant_for(connection: HTTPConnection) -> Grant | None:
 def _check_member(grant: Grant) -> Account:
     if grant.account is None:
         raise Forbidden("This method requires an authenticated user")
-    if not grant.account.approved:
+    return require_approved(grant.account)
+
+
+def require_approved(account: Account) -> Account:
+    """A sign-up waiting for approval may do nothing yet (it may only learn that it waits)."""
+    if not account.approved:
         raise Forbidden("Your login is currently pending approval")
-    return grant.account
+    return account
 
 
 def _check_scope(grant: Grant, scope: str) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.kit.db import insert_once
 from agora.kit.errors import Conflict, Unprocessable
 from agora.kit.time import utcnow
 from agora.models import IdempotencyRecord
@@ -49,9 +50,11 @@ async def remember(
     if key is None:
         return
     # An expired record with the same key would collide with the unique constraint: clear it first.
+    # (Only an expired one: a live record here was committed by a concurrent request since `replayed`.)
     await session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
-        IdempotencyRecord.key == key))
-    session.add(IdempotencyRecord(account_id=account_id, scope=scope, key=key, request_hash=request_hash,
-                                  resource_id=resource_id))
-    await session.flush()
+        IdempotencyRecord.key == key, IdempotencyRecord.created_at <= utcnow() - KEEP_FOR))
+    record = IdempotencyRecord(account_id=account_id, scope=scope, key=key, request_hash=request_hash,
+                               resource_id=resource_id)
+    if not await insert_once(session, record):  # a concurrent request with this key got there first
+        raise Conflict("A request with this Idempotency-Key is already being processed; retry it")

@@ -183,11 +183,14 @@ async def redeem_code(
         expected = base64.urlsafe_b64encode(hashed).rstrip(b"=").decode()
         if not same(expected, grant.code_challenge):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-    grant.used = True
+    # Spend the code only if no concurrent request spent it first: a code issues one token, ever.
+    spent = await session.execute(update(OAuthCode).where(OAuthCode.id == grant.id, OAuthCode.used.is_(False))
+                                  .values(used=True).execution_options(synchronize_session=False))
+    if not spent.rowcount:
+        raise invalid
     account = await session.get(Account, grant.account_id)
     if account is None or account.suspended:
         raise invalid
-    await session.flush()
     return account, grant.scopes.split()
 
 
@@ -205,7 +208,11 @@ async def refresh(session: AsyncSession, *, app: OAuthApp, refresh_token: str | 
         raise OAuthError("invalid_scope", exc.message) from None
     if not scope_rules.covered(wanted, granted):
         raise OAuthError("invalid_scope", "A refreshed token cannot have more scopes than the original.")
-    old.revoked_at = utcnow()  # rotation: each refresh token works once
+    # Rotation: each refresh token works once, even when two requests present it at the same moment.
+    rotated = await session.execute(update(OAuthToken).where(OAuthToken.id == old.id, OAuthToken.revoked_at.is_(None))
+                                    .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    if not rotated.rowcount:
+        raise OAuthError("invalid_grant", "The refresh token is invalid or was revoked.")
     account = await session.get(Account, old.account_id)
     if account is None or account.suspended:
         raise OAuthError("invalid_grant", "The refresh token is invalid or was revoked.")

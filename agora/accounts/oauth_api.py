@@ -183,9 +183,7 @@ def _client_credentials(request: Request, params: dict[str, Any]) -> tuple[str |
 
 @router.post("/oauth/token", dependencies=[Depends(rate_limited("sign_in"))])
 async def token(request: Request) -> JSONResponse:
-    params = await request_params(request)
-    if any(not isinstance(v, str) for v in params.values()):
-        raise OAuthError("invalid_request", "every parameter must be a string")
+    params = _string_params(await request_params(request))
     grant_type = params.get("grant_type")
     if grant_type not in oauth.GRANT_TYPES:
         raise OAuthError("unsupported_grant_type",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -116,9 +117,14 @@ async def find_by_username(session: AsyncSession, *, username: str) -> Account |
     return await session.scalar(select(Account).where(Account.username_key == username.lower()))
 
 
+def is_public(account: Account) -> bool:
+    """Suspended members and sign-ups waiting for approval are not shown to anyone (as in Mastodon)."""
+    return account.approved and not account.suspended
+
+
 async def get_account(session: AsyncSession, *, account_id: int | None) -> Account:
     account = await session.get(Account, account_id) if account_id is not None else None
-    if account is None or account.suspended:
+    if account is None or not is_public(account):
         raise NotFound()
     return account
 
@@ -129,7 +135,7 @@ async def accounts_by_username(session: AsyncSession, *, usernames: list[str]) -
         return {}
     keys = {u.lower() for u in usernames}
     rows = await session.scalars(select(Account).where(Account.username_key.in_(keys)))
-    return {a.username_key: a for a in rows if not a.suspended}
+    return {a.username_key: a for a in rows if is_public(a)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +181,20 @@ async def update_profile(
     return account
 
 
-async def render_bio(session: AsyncSession, *, text: str, settings: Settings) -> str:
+async def render_text(session: AsyncSession, *, text: str, settings: Settings) -> tuple[str, list[Account]]:
+    """HTML for what a member typed (a post, a bio), and the members it mentions."""
     mentioned = await accounts_by_username(session, usernames=richtext.extract_mentions(text))
-    return richtext.render(
+    html = richtext.render(
         text,
         mention_url=lambda name: profile_url(settings, mentioned[name.lower()].username)
         if name.lower() in mentioned else None,
         tag_url=lambda tag: tag_url(settings, tag),
     )
+    return html, list(mentioned.values())
+
+
+async def render_bio(session: AsyncSession, *, text: str, settings: Settings) -> str:
+    return (await render_text(session, text=text, settings=settings))[0]
 
 
 def profile_url(settings: Settings, username: str) -> str:
@@ -190,8 +202,6 @@ def profile_url(settings: Settings, username: str) -> str:
 
 
 def tag_url(settings: Settings, tag: str) -> str:
-    from urllib.parse import quote
-
     return f"{settings.base_url}/tags/{quote(tag)}"
 
 

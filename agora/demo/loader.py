@@ -115,8 +115,8 @@ async def _load(session, settings: Settings, console: Console) -> DemoSummary:
                 except AgoraError as exc:  # e.g. a like of a post the liker cannot see
                     summary.skipped.append(f"{kind} {post['key']} by {actor}: {exc.message}")
                 else:
-                    setattr(summary, {"post": "posts", "like": "likes", "repost": "reposts"}[kind],
-                            getattr(summary, {"post": "posts", "like": "likes", "repost": "reposts"}[kind]) + 1)
+                    counter = {"post": "posts", "like": "likes", "repost": "reposts"}[kind]
+                    setattr(summary, counter, getattr(summary, counter) + 1)
             bar.advance(task)
     return summary
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
@@ -94,6 +95,22 @@ class Database:
 def queue_event(session: AsyncSession, event_: Any) -> None:
     """Publish `event_` once the current transaction has committed (and never if it rolls back)."""
     session.info.setdefault("events", []).append(event_)
+
+
+async def insert_once(session: AsyncSession, row: Any) -> bool:
+    """Insert `row` unless a unique constraint says it already exists: False then, not an error.
+
+    A "does it exist?" check cannot see a concurrent transaction's uncommitted row; on PostgreSQL
+    both requests pass it and the second INSERT waits, then fails. The SAVEPOINT keeps that failure
+    from aborting the rest of the request. Queue no events inside: a rolled-back savepoint keeps them.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+        return True
+    except IntegrityError:
+        return False
 
 
 class unindexed(FunctionElement):

@@ -15,6 +15,7 @@ import nh3
 # @user (a local member). \w is Unicode-aware, but usernames are ASCII; stop at the first non-name char.
 MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9_]{1,30})(?![\w@])")
 # #tag: letters of any script, digits, underscore; not only digits.
+MAX_TAG = 100
 HASHTAG_RE = re.compile(r"(?<![\w/&#])#(\w{1,100})", re.UNICODE)
 URL_RE = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 
@@ -33,8 +34,9 @@ def extract_hashtags(text: str) -> list[str]:
     seen: dict[str, str] = {}
     for match in HASHTAG_RE.finditer(_strip_urls(text)):
         tag = match.group(1)
-        if not tag.isdigit():
-            seen.setdefault(tag.casefold(), tag)
+        key = tag.casefold()  # may be longer than the tag ("ß" → "ss"); tags are stored by it, up to 100
+        if not tag.isdigit() and len(key) <= MAX_TAG:
+            seen.setdefault(key, tag)
     return list(seen.values())
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.entities import account_json
+from agora.accounts.service import profile_url, tag_url
 from agora.config import Settings
 from agora.kit.time import iso
 from agora.media.service import media_json
@@ -66,7 +67,7 @@ async def viewer_state(session: AsyncSession, statuses: list[Status], viewer_id:
 
 
 def _url(settings: Settings, status: Status) -> str:
-    return f"{settings.base_url}/@{status.account.username}/{status.id}"
+    return f"{profile_url(settings, status.account.username)}/{status.id}"
 
 
 def _quote_json(status: Status, state: ViewerState, settings: Settings, viewer_id: int | None,
@@ -99,8 +100,8 @@ def _status_json(status: Status, state: ViewerState, settings: Settings, viewer_
         "media_attachments": [media_json(m, settings) for m in status.media],
         "application": {"name": status.application_name, "website": None} if own and status.application_name else None,
         "mentions": [{"id": str(m.account.id), "username": m.account.username, "acct": m.account.username,
-                      "url": f"{settings.base_url}/@{m.account.username}"} for m in status.mentions],
-        "tags": [{"name": t.name, "url": f"{settings.base_url}/tags/{t.name}"} for t in status.tags],
+                      "url": profile_url(settings, m.account.username)} for m in status.mentions],
+        "tags": [{"name": t.name, "url": tag_url(settings, t.name)} for t in status.tags],
         "emojis": [],
         "reblogs_count": status.reblogs_count,
         "favourites_count": status.favourites_count,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.service import bump_counter, get_account
+from agora.kit.db import insert_once
 from agora.kit.errors import Forbidden, NotFound, Unprocessable
 from agora.models import Account, Block, Follow, FollowRequest, Mute
 from agora.social import notifications
@@ -39,25 +40,25 @@ async def follow(
         await session.flush()
         return
     if target.locked:
-        request = await _edge(session, FollowRequest, follower.id, target.id)
-        if request is None:
-            request = FollowRequest(account_id=follower.id, target_account_id=target.id,
-                                    show_reblogs=reblogs, notify=notify)
-            session.add(request)
-            await session.flush()
+        request = FollowRequest(account_id=follower.id, target_account_id=target.id,
+                                show_reblogs=reblogs, notify=notify)
+        if await _edge(session, FollowRequest, follower.id, target.id) is None and await insert_once(session, request):
             await notifications.notify(session, recipient_id=target.id, actor_id=follower.id, kind="follow_request")
         return
-    await _create_follow(session, follower_id=follower.id, target_id=target.id, reblogs=reblogs, notify=notify)
-    await notifications.notify(session, recipient_id=target.id, actor_id=follower.id, kind="follow")
+    if await _create_follow(session, follower_id=follower.id, target_id=target.id, reblogs=reblogs, notify=notify):
+        await notifications.notify(session, recipient_id=target.id, actor_id=follower.id, kind="follow")
 
 
 async def _create_follow(
     session: AsyncSession, *, follower_id: int, target_id: int, reblogs: bool, notify: bool
-) -> None:
-    session.add(Follow(account_id=follower_id, target_account_id=target_id, show_reblogs=reblogs, notify=notify))
-    await session.flush()
+) -> bool:
+    """Follow and count it; False when a concurrent request made the same follow first."""
+    row = Follow(account_id=follower_id, target_account_id=target_id, show_reblogs=reblogs, notify=notify)
+    if not await insert_once(session, row):
+        return False
     await bump_counter(session, account_id=follower_id, column="following_count", by=1)
     await bump_counter(session, account_id=target_id, column="followers_count", by=1)
+    return True
 
 
 async def _remove_follow(session: AsyncSession, *, follower_id: int, target_id: int) -> bool:
@@ -78,27 +79,26 @@ async def unfollow(session: AsyncSession, *, follower: Account, target_id: int |
     ))
 
 
-async def authorize_request(session: AsyncSession, *, owner: Account, requester_id: int | None) -> None:
+async def _take_request(session: AsyncSession, *, owner: Account, requester_id: int | None) -> FollowRequest:
+    """Remove a pending request (once, even when answered twice at the same moment) and its notification."""
     request = await _edge(session, FollowRequest, requester_id or 0, owner.id)
-    if request is None:
+    if request is None or not (await session.execute(
+            delete(FollowRequest).where(FollowRequest.id == request.id))).rowcount:
         raise NotFound("Follow request not found")
-    await session.delete(request)
-    await session.flush()
     await notifications.dismiss_kind(session, recipient_id=owner.id, actor_id=request.account_id,
                                      kind="follow_request")
+    return request
+
+
+async def authorize_request(session: AsyncSession, *, owner: Account, requester_id: int | None) -> None:
+    request = await _take_request(session, owner=owner, requester_id=requester_id)
     if await _edge(session, Follow, request.account_id, owner.id) is None:
         await _create_follow(session, follower_id=request.account_id, target_id=owner.id,
                              reblogs=request.show_reblogs, notify=request.notify)
 
 
 async def reject_request(session: AsyncSession, *, owner: Account, requester_id: int | None) -> None:
-    request = await _edge(session, FollowRequest, requester_id or 0, owner.id)
-    if request is None:
-        raise NotFound("Follow request not found")
-    await session.delete(request)
-    await notifications.dismiss_kind(session, recipient_id=owner.id, actor_id=request.account_id,
-                                     kind="follow_request")
-    await session.flush()
+    await _take_request(session, owner=owner, requester_id=requester_id)
 
 
 async def remove_follower(session: AsyncSession, *, owner: Account, follower_id: int | None) -> None:
@@ -111,8 +111,7 @@ async def block(session: AsyncSession, *, blocker: Account, target_id: int | Non
     if target.id == blocker.id:
         raise Unprocessable("You cannot block yourself")
     if await _edge(session, Block, blocker.id, target.id) is None:
-        session.add(Block(account_id=blocker.id, target_account_id=target.id))
-        await session.flush()
+        await insert_once(session, Block(account_id=blocker.id, target_account_id=target.id))
     # A block severs the graph both ways, as in Mastodon.
     await _remove_follow(session, follower_id=blocker.id, target_id=target.id)
     await _remove_follow(session, follower_id=target.id, target_id=blocker.id)
@@ -132,11 +131,11 @@ async def mute(session: AsyncSession, *, muter: Account, target_id: int | None, 
     if target.id == muter.id:
         raise Unprocessable("You cannot mute yourself")
     existing = await _edge(session, Mute, muter.id, target.id)
-    if existing is None:
-        session.add(Mute(account_id=muter.id, target_account_id=target.id, hide_notifications=notifications_too))
-    else:
-        existing.hide_notifications = notifications_too
-    await session.flush()
+    row = Mute(account_id=muter.id, target_account_id=target.id, hide_notifications=notifications_too)
+    if existing is None and await insert_once(session, row):
+        return
+    await session.execute(update(Mute).where(Mute.account_id == muter.id, Mute.target_account_id == target.id)
+                          .values(hide_notifications=notifications_too))
 
 
 async def unmute(session: AsyncSession, *, muter: Account, target_id: int | None) -> None:

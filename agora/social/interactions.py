@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.kit.db import insert_once
 from agora.kit.errors import Unprocessable
 from agora.models import Account, Bookmark, Favourite, Status, StatusPin
 from agora.social import notifications
@@ -22,22 +22,11 @@ async def _target(session: AsyncSession, account: Account, status_id: int | None
     return status
 
 
-async def _insert_once(session: AsyncSession, row: object) -> bool:
-    """Insert unless it already exists (two racing requests both succeed, one row results)."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-        return True
-    except IntegrityError:
-        return False
-
-
 async def favourite(session: AsyncSession, *, account: Account, status_id: int | None) -> Status:
     status = await _target(session, account, status_id)
     exists = await session.scalar(select(Favourite.id).where(Favourite.account_id == account.id,
                                                              Favourite.status_id == status.id))
-    if exists is None and await _insert_once(session, Favourite(account_id=account.id, status_id=status.id)):
+    if exists is None and await insert_once(session, Favourite(account_id=account.id, status_id=status.id)):
         await _recount(session, status.id)
         await notifications.notify(session, recipient_id=status.account_id, actor_id=account.id,
                                    kind="favourite", status_id=status.id)
@@ -51,7 +40,7 @@ async def unfavourite(session: AsyncSession, *, account: Account, status_id: int
     if result.rowcount:
         await _recount(session, status.id)
         await notifications.dismiss_kind(session, recipient_id=status.account_id, actor_id=account.id,
-                                         kind="favourite")
+                                         kind="favourite", status_id=status.id)
     return status
 
 
@@ -66,7 +55,7 @@ async def bookmark(session: AsyncSession, *, account: Account, status_id: int | 
     exists = await session.scalar(select(Bookmark.id).where(Bookmark.account_id == account.id,
                                                             Bookmark.status_id == status.id))
     if exists is None:
-        await _insert_once(session, Bookmark(account_id=account.id, status_id=status.id))
+        await insert_once(session, Bookmark(account_id=account.id, status_id=status.id))
     return status
 
 
@@ -89,7 +78,7 @@ async def pin(session: AsyncSession, *, account: Account, status_id: int | None)
             select(func.count()).select_from(StatusPin).where(StatusPin.account_id == account.id))
         if (count or 0) >= MAX_PINS:
             raise Unprocessable(f"Validation failed: You can pin at most {MAX_PINS} posts")
-        await _insert_once(session, StatusPin(account_id=account.id, status_id=status.id))
+        await insert_once(session, StatusPin(account_id=account.id, status_id=status.id))
     return status
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from agora.kit.db import insert_once
 from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.pagination import Page, PageParams
 from agora.kit.time import utcnow
@@ -46,10 +47,14 @@ async def notify(
     return notification
 
 
-async def dismiss_kind(session: AsyncSession, *, recipient_id: int, actor_id: int, kind: str) -> None:
+async def dismiss_kind(
+    session: AsyncSession, *, recipient_id: int, actor_id: int, kind: str, status_id: int | None = None
+) -> None:
+    """Take back what an undone action notified (an unfavourite takes back that post's favourite only)."""
     await session.execute(delete(Notification).where(
         Notification.account_id == recipient_id, Notification.from_account_id == actor_id,
-        Notification.type == kind,
+        Notification.type == kind, Notification.status_id.is_(None) if status_id is None
+        else Notification.status_id == status_id,
     ))
 
 
@@ -123,13 +128,15 @@ async def get_markers(session: AsyncSession, *, account_id: int, timelines: list
 async def save_marker(session: AsyncSession, *, account_id: int, timeline: str, last_read_id: int) -> Marker:
     if timeline not in MARKER_TIMELINES:
         raise Unprocessable(f"timeline must be one of {', '.join(MARKER_TIMELINES)}")
-    marker = await session.scalar(select(Marker).where(Marker.account_id == account_id, Marker.timeline == timeline))
+    query = select(Marker).where(Marker.account_id == account_id, Marker.timeline == timeline)
+    marker = await session.scalar(query)
     if marker is None:
         marker = Marker(account_id=account_id, timeline=timeline, last_read_id=last_read_id, version=1)
-        session.add(marker)
-    else:
-        marker.last_read_id = last_read_id
-        marker.version += 1
-        marker.updated_at = utcnow()
+        if await insert_once(session, marker):
+            return marker
+        marker = await session.scalar(query)  # a concurrent request saved the first one
+    marker.last_read_id = last_read_id
+    marker.version += 1
+    marker.updated_at = utcnow()
     await session.flush()
     return marker

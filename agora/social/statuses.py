@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from agora.accounts.service import accounts_by_username, bump_counter, profile_url, tag_url
+from agora.accounts.service import LANGUAGE_RE, bump_counter, render_text
 from agora.config import Settings
 from agora.kit import richtext
+from agora.kit.db import insert_once
 from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.time import utcnow
 from agora.media.service import media_for_status
@@ -18,7 +20,7 @@ from agora.models import Account, Follow, MediaAttachment, Mention, Status, Stat
 from agora.models.statuses import VISIBILITIES
 from agora.social import notifications
 from agora.social.events import queue_status_event, status_channels
-from agora.social.visibility import visible_to
+from agora.social.visibility import visible_to, visible_with_original
 
 _ONE_LEVEL = (
     selectinload(Status.account),
@@ -32,7 +34,6 @@ STATUS_LOAD = (
     selectinload(Status.reblog).options(*_ONE_LEVEL, selectinload(Status.quote).options(*_ONE_LEVEL)),
     selectinload(Status.quote).options(*_ONE_LEVEL),
 )
-MAX_LANGUAGE = 10
 MAX_SPOILER = 500
 
 
@@ -60,7 +61,7 @@ async def get_visible(
     """
     if status_id is None:
         raise NotFound()
-    query = select(Status).where(Status.id == status_id, visible_to(viewer_id))
+    query = _visible(viewer_id).where(Status.id == status_id)
     if for_rendering:
         # Refresh a copy this session already holds (after an edit, say) rather than reuse it stale.
         query = query.options(*STATUS_LOAD).execution_options(populate_existing=True)
@@ -70,6 +71,20 @@ async def get_visible(
     return found
 
 
+def _visible(viewer_id: int | None, *columns: Any) -> Select:
+    """Statuses (or `columns` of them) the viewer may see; for a boost, the boosted post must be too."""
+    original, visible = visible_with_original(viewer_id)
+    return (select(*columns) if columns else select(Status)).outerjoin(
+        original, original.id == Status.reblog_of_id).where(visible)
+
+
+async def visible_ids(session: AsyncSession, *, ids: list[int], viewer_id: int | None) -> set[int]:
+    """Which of `ids` the viewer may see (one query)."""
+    if not ids:
+        return set()
+    return set(await session.scalars(_visible(viewer_id, Status.id).where(Status.id.in_(ids))))
+
+
 async def load(session: AsyncSession, *, ids: list[int]) -> list[Status]:
     """Statuses by id, fully loaded, in the order given (ids that vanished are skipped)."""
     rows = {s.id: s for s in await session.scalars(select(Status).where(Status.id.in_(ids)).options(*STATUS_LOAD))}
@@ -77,7 +92,9 @@ async def load(session: AsyncSession, *, ids: list[int]) -> list[Status]:
 
 
 async def _own(session: AsyncSession, *, status_id: int | None, account_id: int) -> Status:
-    status = await session.get(Status, status_id) if status_id is not None else None
+    # Locked (PostgreSQL) until the transaction ends: a concurrent edit or delete of the same post
+    # waits, then finds the post as this one left it (or gone) — never both decrementing counters.
+    status = await session.get(Status, status_id, with_for_update=True) if status_id is not None else None
     if status is None or status.account_id != account_id or status.reblog_of_id is not None:
         raise NotFound()
     return status
@@ -93,19 +110,13 @@ def _validate(draft: Draft, settings: Settings, *, has_media: bool) -> None:
     if draft.visibility is not None and draft.visibility not in VISIBILITIES:
         raise Unprocessable("Validation failed: visibility must be public, unlisted, private or direct")
     language = draft.language
-    if language is not None and (len(language) > MAX_LANGUAGE or not language.replace("-", "").isalpha()):
+    if language is not None and not LANGUAGE_RE.fullmatch(language):  # the rule profiles use too
         raise Unprocessable("Validation failed: language must be an ISO 639 code")
 
 
 async def _render_content(session: AsyncSession, text: str, settings: Settings) -> tuple[str, list[Account], list[str]]:
-    mentioned = await accounts_by_username(session, usernames=richtext.extract_mentions(text))
-    html = richtext.render(
-        text,
-        mention_url=lambda name: profile_url(settings, mentioned[name.lower()].username)
-        if name.lower() in mentioned else None,
-        tag_url=lambda tag: tag_url(settings, tag),
-    )
-    return html, list(mentioned.values()), richtext.extract_hashtags(text)
+    html, mentioned = await render_text(session, text=text, settings=settings)
+    return html, mentioned, richtext.extract_hashtags(text)
 
 
 async def _tags(session: AsyncSession, names: list[str]) -> list[Tag]:
@@ -116,9 +127,9 @@ async def _tags(session: AsyncSession, names: list[str]) -> list[Tag]:
     for key, name in by_key.items():
         if key not in existing:
             tag = Tag(name=name, name_key=key)
-            session.add(tag)
+            if not await insert_once(session, tag):  # a concurrent post made it first
+                tag = await session.scalar(select(Tag).where(Tag.name_key == key))
             existing[key] = tag
-    await session.flush()
     return [existing[k] for k in by_key]
 
 
@@ -178,12 +189,10 @@ async def create(session: AsyncSession, *, author: Account, draft: Draft, settin
     if quoted is not None:
         await _bump_status(session, quoted.id, "quotes_count", 1)
 
-    notified: set[int] = set()
     for account in mentioned:
-        if await notifications.notify(session, recipient_id=account.id, actor_id=author.id, kind="mention",
-                                      status_id=status.id):
-            notified.add(account.id)
-    if parent is not None and parent.account_id not in notified and parent.account_id not in {a.id for a in mentioned}:
+        await notifications.notify(session, recipient_id=account.id, actor_id=author.id, kind="mention",
+                                   status_id=status.id)
+    if parent is not None and parent.account_id not in {a.id for a in mentioned}:
         await notifications.notify(session, recipient_id=parent.account_id, actor_id=author.id, kind="reply",
                                    status_id=status.id)
     if quoted is not None:
@@ -287,6 +296,8 @@ async def reblog(session: AsyncSession, *, account: Account, status_id: int | No
                                      for_rendering=False)
     if original.visibility == "direct" or (original.visibility == "private" and original.account_id != account.id):
         raise Unprocessable("This post cannot be boosted")
+    # Boosts of one post queue here (PostgreSQL), so two racing requests cannot both find "not yet".
+    await session.execute(select(Status.id).where(Status.id == original.id).with_for_update())
     existing = await session.scalar(select(Status).where(Status.account_id == account.id,
                                                          Status.reblog_of_id == original.id))
     if existing is not None:
@@ -315,10 +326,12 @@ async def unreblog(session: AsyncSession, *, account: Account, status_id: int | 
     if boost is None:
         return
     channels = await status_channels(session, status=boost, mentioned_ids=[], tag_keys=[])
-    await session.execute(delete(Status).where(Status.id == boost.id))
+    if not (await session.execute(delete(Status).where(Status.id == boost.id))).rowcount:
+        return  # a concurrent unreblog removed it (and counted it) first
     await _bump_status(session, original.id, "reblogs_count", -1)
     await bump_counter(session, account_id=account.id, column="statuses_count", by=-1)
-    await notifications.dismiss_kind(session, recipient_id=original.account_id, actor_id=account.id, kind="reblog")
+    await notifications.dismiss_kind(session, recipient_id=original.account_id, actor_id=account.id, kind="reblog",
+                                     status_id=original.id)
     queue_status_event(session, event="delete", status_id=boost.id, channels=channels)
 
 
@@ -350,9 +363,7 @@ async def context(session: AsyncSession, *, status: Status, viewer_id: int | Non
 
     walk(status.id)
     wanted = ancestors + ordered
-    visible: set[int] = set()
-    if wanted:
-        visible = set(await session.scalars(select(Status.id).where(Status.id.in_(wanted), visible_to(viewer_id))))
+    visible = await visible_ids(session, ids=wanted, viewer_id=viewer_id)
     loaded = {s.id: s for s in await load(session, ids=[i for i in wanted if i in visible])}
     return [loaded[i] for i in ancestors if i in loaded], [loaded[i] for i in ordered if i in loaded]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agora.accounts import scopes as scope_rules
+from agora.accounts.auth import require_approved
 from agora.accounts.oauth import Grant
 from agora.kit.errors import Forbidden, Unauthorized, Unprocessable
 from agora.social import events, timelines
@@ -33,6 +34,8 @@ class Stream:
         """The viewer's account id (None for a signed-out public stream); refuses what is not allowed."""
         if grant is not None and grant.account is None and self.name in USER_STREAMS:
             raise Forbidden("This stream requires an authenticated user")
+        if grant is not None and grant.account is not None:
+            require_approved(grant.account)
         if self.name in USER_STREAMS:
             if grant is None:
                 raise Unauthorized("Missing access token")

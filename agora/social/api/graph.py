@@ -70,7 +70,8 @@ async def relationships(request: Request, grant: Grant = Depends(member("read:fo
     raw = params.get("id", [])
     ids = [parse_id(i) for i in (raw if isinstance(raw, list) else [raw])][:40]
     async with runtime_of(request).db.transaction(write=False) as session:
-        existing = set(await session.scalars(select(Account.id).where(Account.id.in_([i for i in ids if i]))))
+        existing = set(await session.scalars(select(Account.id).where(
+            Account.id.in_([i for i in ids if i]), Account.approved, Account.suspended.is_(False))))
         found = [i for i in ids if i in existing]
         return [r.json() for r in await graph.relationships(session, viewer_id=grant.account.id, target_ids=found)]
 

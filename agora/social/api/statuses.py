@@ -113,7 +113,7 @@ async def get_statuses(request: Request) -> list[dict[str, Any]]:
     ids = _ids(params.get("id"), "id")[:40]
     viewer_id = viewer.id if viewer else None
     async with runtime_of(request).db.transaction(write=False) as session:
-        allowed = set(await session.scalars(select(Status.id).where(Status.id.in_(ids), visible_to(viewer_id))))
+        allowed = await statuses.visible_ids(session, ids=ids, viewer_id=viewer_id)
         found = await statuses.load(session, ids=[i for i in ids if i in allowed])
         return await render_statuses(session, found, viewer_id=viewer_id, settings=runtime_of(request).settings)
 
@@ -237,11 +237,11 @@ async def _reactors(request: Request, status_id: str, *, favourites: bool) -> JS
             query = select(Favourite.id, Account).join(Account, Account.id == Favourite.account_id).where(
                 Favourite.status_id == status.id)
             cursor = Favourite.id
-        else:
+            if viewer_id is not None:
+                query = query.where(Account.id.not_in(blocked_either_way(viewer_id)))
+        else:  # a boost is a post of its own: a followers-only boost is listed only for who may see it
             query = select(Status.id, Account).join(Account, Account.id == Status.account_id).where(
-                Status.reblog_of_id == status.id)
+                Status.reblog_of_id == status.id, visible_to(viewer_id))
             cursor = Status.id
-        if viewer_id is not None:
-            query = query.where(Account.id.not_in(blocked_either_way(viewer_id)))
         rows = page.finish(list((await session.execute(page.apply(query, cursor))).all()))
     return paged(request, Page.of(rows, [r[0] for r in rows]), [account_json(r[1], settings) for r in rows])
