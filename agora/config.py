@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_requests: int = 300
     rate_limit_window: int = 300
+    rate_limit_ip_requests: int = 1500  # per address, whatever token: several members may share one
     rate_limit_sign_in: int = 25
     rate_limit_sign_in_window: int = 300
     rate_limit_sign_up: int = 5

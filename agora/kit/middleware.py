@@ -39,6 +39,11 @@ class RequestMiddleware:
         if settings.rate_limit_enabled and path.startswith(("/api/", "/oauth/")) and "/streaming" not in path:
             verdict = await runtime.limiter.hit(f"all:{_caller(scope)}", limit=settings.rate_limit_requests,
                                                 window=settings.rate_limit_window)
+            # A wider budget per address as well: a made-up token per request must not escape the limit.
+            by_address = await runtime.limiter.hit(f"ip:{_address(scope)}", limit=settings.rate_limit_ip_requests,
+                                                   window=settings.rate_limit_window)
+            if not by_address.allowed:
+                verdict = by_address
             if not verdict.allowed:
                 await _reject(send, 429, "Too many requests", verdict.headers())
                 return
@@ -71,6 +76,11 @@ class RequestMiddleware:
             route = _route_of(scope)
             REQUESTS.labels(scope["method"], route, str(status_holder["status"])).inc()
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 def _caller(scope: Scope) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 
 from sqlalchemy import select
@@ -45,8 +46,11 @@ async def store_upload(
     )
     media_id = new_id()
     folder = _relative_dir(media_id)
-    original = f"{folder}/{media_id}.{image.extension}"
-    preview = f"{folder}/{media_id}.small.{image.preview_extension}"
+    # Files are served without a permission check (like any CDN), so their names are unguessable:
+    # the URL of an attachment to a followers-only post is known only to those who can see the post.
+    name = f"{media_id}-{secrets.token_urlsafe(12)}"
+    original = f"{folder}/{name}.{image.extension}"
+    preview = f"{folder}/{name}.small.{image.preview_extension}"
     await asyncio.to_thread(_write, settings.media_dir, original, image.original)
     await asyncio.to_thread(_write, settings.media_dir, preview, image.preview)
     # GIFs stay "image" (Mastodon would transcode them to "gifv" video; a laptop install has no ffmpeg).
@@ -68,7 +72,7 @@ async def store_profile_image(*, data: bytes, kind: str, settings: Settings) -> 
         max_pixels=settings.max_image_pixels,
     )
     media_id = new_id()
-    relative = f"{_relative_dir(media_id)}/{kind}-{media_id}.png"
+    relative = f"{_relative_dir(media_id)}/{kind}-{media_id}-{secrets.token_urlsafe(12)}.png"
     await asyncio.to_thread(_write, settings.media_dir, relative, png)
     return relative
 

@@ -18,7 +18,11 @@ class Status(Base):
     __tablename__ = "statuses"
     # Timelines walk the primary key newest-first or an author's (account_id, id); visibility is too
     # coarse to index usefully (most posts are public).
-    __table_args__ = (Index("ix_statuses_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_statuses_account_id_id", "account_id", "id"),
+        # One boost per member and post (rows that are not boosts have NULL here, which never clash).
+        UniqueConstraint("account_id", "reblog_of_id"),
+    )
 
     id: Mapped[int] = snowflake_pk()
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)

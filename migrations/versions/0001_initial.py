@@ -175,7 +175,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_statuses_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['quote_id'], ['statuses.id'], name=op.f('fk_statuses_quote_id_statuses'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['reblog_of_id'], ['statuses.id'], name=op.f('fk_statuses_reblog_of_id_statuses'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_statuses'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_statuses')),
+    sa.UniqueConstraint('account_id', 'reblog_of_id', name=op.f('uq_statuses_account_id_reblog_of_id'))
     )
     with op.batch_alter_table('statuses', schema=None) as batch_op:
         batch_op.create_index('ix_statuses_account_id_id', ['account_id', 'id'], unique=False)

@@ -442,3 +442,12 @@ async def test_body_over_max_request_bytes_is_413(database_url: str, tmp_path: P
             assert await media_rows(runtime) == 0
     finally:
         await runtime.stop()
+
+
+async def test_media_file_names_cannot_be_guessed_from_the_id(client, alice: Member) -> None:
+    media = (await client.post("/api/v2/media", headers=alice.headers,
+                               files={"file": ("a.png", image_bytes("PNG"), "image/png")})).json()
+    name = media["url"].rsplit("/", 1)[1]
+    assert name.startswith(media["id"] + "-")
+    assert len(name.split(".")[0]) >= len(media["id"]) + 16  # an unguessable part follows the id
+    assert (await client.get(media["url"].replace("http://testserver", ""))).status_code == 200
