@@ -84,8 +84,8 @@ def make_settings(database_url: str, data_dir: Path, base_url: str = "http://tes
         database_url=database_url, data_dir=data_dir, base_url=base_url, log_json=False, log_level="warning",
         # Fast hashing in tests (the production cost is in the defaults), and budgets that a test
         # only hits when it means to.
-        argon2_time_cost=1, argon2_memory_kib=1024, rate_limit_requests=100_000, rate_limit_ip_requests=1_000_000, rate_limit_sign_in=1000,
-        rate_limit_sign_up=1000, rate_limit_statuses=10_000, rate_limit_media=1000,
+        argon2_time_cost=1, argon2_memory_kib=1024, rate_limit_requests=100_000, rate_limit_ip_requests=1_000_000,
+        rate_limit_sign_in=1000, rate_limit_sign_up=1000, rate_limit_statuses=10_000, rate_limit_media=1000,
         streaming_heartbeat_seconds=1.0,
     )
     return Settings(**{**values, **overrides})
