@@ -148,3 +148,17 @@ async def get_account(request: Request, account_id: str) -> dict[str, Any]:
     async with runtime.db.transaction(write=False) as session:
         account = await service.get_account(session, account_id=path_id(account_id))
     return account_json(account, runtime.settings)
+
+
+@router.get("/api/v1/preferences")
+async def preferences(request: Request, grant: Grant = Depends(member("read:accounts"))) -> dict[str, Any]:
+    """The member's posting defaults, as apps read them to prefill a compose box."""
+    async with runtime_of(request).db.transaction(write=False) as session:
+        account = await service.get_account(session, account_id=grant.account.id)
+    return {
+        "posting:default:visibility": account.default_visibility,
+        "posting:default:sensitive": account.default_sensitive,
+        "posting:default:language": account.default_language,
+        "reading:expand:media": "default",
+        "reading:expand:spoilers": False,
+    }

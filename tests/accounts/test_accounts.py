@@ -342,3 +342,13 @@ async def test_passwords_are_stored_as_argon2_hashes(client, runtime, registrar:
         assert password not in account.password_hash
     assert rows["alice"].password_hash != rows["newbie"].password_hash
     assert rows["newbie"].email == "newbie@example.org"
+
+
+async def test_preferences_follow_the_posting_defaults(client, alice: Member) -> None:
+    await client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
+                       json={"source": {"privacy": "unlisted", "language": "de"}})
+    prefs = (await client.get("/api/v1/preferences", headers=alice.headers)).json()
+    assert prefs["posting:default:visibility"] == "unlisted"
+    assert prefs["posting:default:language"] == "de"
+    posted = await client.post("/api/v1/statuses", headers=alice.headers, json={"status": "defaults"})
+    assert posted.json()["visibility"] == "unlisted" and posted.json()["language"] == "de"
