@@ -257,3 +257,8 @@ class Api:
 async def api_for(base_url: str) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=base_url, timeout=WAIT * 2) as http:
         yield Api(http)
+
+
+def bus_channels(live_server) -> set[str]:
+    """The channels the live server's bus has listeners on (read from the test's thread)."""
+    return set(live_server.server.config.app.state.runtime.bus._subscribers)

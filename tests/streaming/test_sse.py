@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from agora.kit.runtime import Runtime
 from tests.factories import Member, make_member
-from tests.streaming import WAIT, Api, api_for, open_sse
-
-
-@pytest.fixture
-async def api(live_server) -> AsyncIterator[Api]:
-    async with api_for(live_server.url) as client:
-        yield client
-
-
-def bus_channels(live_server) -> set[str]:
-    """The channels the live server's bus has listeners on (read from the test's thread)."""
-    return set(live_server.server.config.app.state.runtime.bus._subscribers)
+from tests.streaming import WAIT, Api, bus_channels, open_sse
 
 
 async def test_health_says_ok(live_server) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
@@ -13,7 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from agora.kit.runtime import Runtime
 from agora.streaming.api import MAX_WS_STREAMS
 from tests.factories import Member, make_member
-from tests.streaming import WAIT, Api, WSStream, api_for, open_ws, ws_url
+from tests.streaming import WAIT, Api, WSStream, bus_channels, open_ws, ws_url
 
 USER = ["user"]
 PUBLIC = ["public"]
@@ -23,14 +22,6 @@ def hashtag(tag: str) -> list[str]:
     return ["hashtag", tag]
 
 
-@pytest.fixture
-async def api(live_server) -> AsyncIterator[Api]:
-    async with api_for(live_server.url) as client:
-        yield client
-
-
-def bus_channels(live_server) -> set[str]:
-    return set(live_server.server.config.app.state.runtime.bus._subscribers)
 
 
 async def test_one_connection_multiplexes_two_streams(live_server, api: Api, alice: Member, bob: Member) -> None:
