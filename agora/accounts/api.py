@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +20,7 @@ from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.http import path_id
 from agora.kit.params import request_params, validate
 from agora.kit.runtime import runtime_of
-from agora.media.service import store_profile_image
+from agora.media.service import prepare_profile_image, store_profile_image
 from agora.models import Account, FollowRequest, OAuthApp
 
 router = APIRouter(tags=["accounts"])
@@ -106,12 +107,12 @@ async def update_credentials(request: Request,
     form = validate(CredentialsForm, params)
     runtime = runtime_of(request)
     source = form.source or {}
-    images: dict[str, str] = {}
+    images: dict[str, bytes] = {}
     for kind, value in uploads.items():
         if not isinstance(value, UploadFile):
             raise Unprocessable(f"{kind} must be an uploaded image file")
         data = await value.read(runtime.settings.max_image_bytes + 1)
-        images[f"{kind}_path"] = await store_profile_image(data=data, kind=kind, settings=runtime.settings)
+        images[kind] = await prepare_profile_image(data=data, kind=kind, settings=runtime.settings)
     sensitive = source.get("sensitive")
     changes = service.ProfileChanges(
         display_name=form.display_name, note=form.note, locked=form.locked, bot=form.bot,
@@ -119,9 +120,11 @@ async def update_credentials(request: Request,
         default_visibility=source.get("privacy") or None,
         default_sensitive=str(sensitive).lower() in ("1", "true") if sensitive is not None else None,
         default_language=source.get("language") or None,
-        **images,
     )
     async with runtime.db.transaction() as session:
+        for kind, png in images.items():  # written inside the transaction: a refused edit leaves no file
+            path = await store_profile_image(session, png=png, kind=kind, settings=runtime.settings)
+            changes = dataclasses.replace(changes, **{f"{kind}_path": path})
         account = await service.get_account(session, account_id=grant.account.id)
         await service.update_profile(session, account=account, changes=changes, settings=runtime.settings)
         return credential_account_json(account, runtime.settings,

@@ -7,6 +7,7 @@ services queued (`queue_event`) to the bus, so no one ever hears of a write that
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -82,6 +83,9 @@ class Database:
                 # would expire the objects the caller is about to serialise.
             except BaseException:
                 await session.rollback()
+                for undo in session.info.pop("on_rollback", []):
+                    with contextlib.suppress(Exception):
+                        undo()
                 raise
             events = session.info.pop("events", [])
         if events and self.event_sink is not None:
@@ -89,6 +93,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def on_rollback(session: AsyncSession, undo: Callable[[], None]) -> None:
+    """Run `undo` if the current transaction rolls back (e.g. remove a file written for it)."""
+    session.info.setdefault("on_rollback", []).append(undo)
 
 
 def queue_event(session: AsyncSession, event_: Any) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.config import Settings
+from agora.kit.db import on_rollback
 from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.ids import new_id
 from agora.kit.time import utcnow
@@ -34,6 +35,12 @@ def _write(root: Path, relative: str, data: bytes) -> None:
     tmp.replace(path)  # readers never see half a file
 
 
+async def _write_in(session: AsyncSession, root: Path, relative: str, data: bytes) -> None:
+    """Write a file that belongs to the current transaction: if it rolls back, the file goes too."""
+    await asyncio.to_thread(_write, root, relative, data)
+    on_rollback(session, lambda: (root / relative).unlink(missing_ok=True))
+
+
 async def store_upload(
     session: AsyncSession, *, account_id: int, data: bytes, description: str, focus: tuple[float, float],
     settings: Settings,
@@ -51,8 +58,8 @@ async def store_upload(
     name = f"{media_id}-{secrets.token_urlsafe(12)}"
     original = f"{folder}/{name}.{image.extension}"
     preview = f"{folder}/{name}.small.{image.preview_extension}"
-    await asyncio.to_thread(_write, settings.media_dir, original, image.original)
-    await asyncio.to_thread(_write, settings.media_dir, preview, image.preview)
+    await _write_in(session, settings.media_dir, original, image.original)
+    await _write_in(session, settings.media_dir, preview, image.preview)
     # GIFs stay "image" (Mastodon would transcode them to "gifv" video; a laptop install has no ffmpeg).
     media = MediaAttachment(
         id=media_id, account_id=account_id, kind="image",
@@ -65,15 +72,19 @@ async def store_upload(
     return media
 
 
-async def store_profile_image(*, data: bytes, kind: str, settings: Settings) -> str:
+async def prepare_profile_image(*, data: bytes, kind: str, settings: Settings) -> bytes:
+    """An avatar or header, checked and cropped (before any transaction: Pillow work takes a while)."""
     size = AVATAR_SIZE if kind == "avatar" else HEADER_SIZE
-    png = await asyncio.to_thread(
+    return await asyncio.to_thread(
         process_profile_image, data, size=size, max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,
     )
+
+
+async def store_profile_image(session: AsyncSession, *, png: bytes, kind: str, settings: Settings) -> str:
     media_id = new_id()
     relative = f"{_relative_dir(media_id)}/{kind}-{media_id}-{secrets.token_urlsafe(12)}.png"
-    await asyncio.to_thread(_write, settings.media_dir, relative, png)
+    await _write_in(session, settings.media_dir, relative, png)
     return relative
 
 

@@ -352,3 +352,12 @@ async def test_preferences_follow_the_posting_defaults(client, alice: Member) ->
     assert prefs["posting:default:language"] == "de"
     posted = await client.post("/api/v1/statuses", headers=alice.headers, json={"status": "defaults"})
     assert posted.json()["visibility"] == "unlisted" and posted.json()["language"] == "de"
+
+
+async def test_a_refused_profile_edit_leaves_no_image_file_behind(client, settings, alice: Member) -> None:
+    before = {p for p in settings.media_dir.rglob("*") if p.is_file()}
+    response = await client.patch("/api/v1/accounts/update_credentials", headers=alice.headers,
+                                  data={"display_name": "x" * 200},
+                                  files={"avatar": ("me.png", png_bytes(), "image/png")})
+    assert response.status_code == 422
+    assert {p for p in settings.media_dir.rglob("*") if p.is_file()} == before
