@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from agora.accounts.auth import grant_for
+from agora.accounts.auth import bearer_token, grant_for
 from agora.kit.errors import AgoraError
 from agora.kit.runtime import runtime_of
 from agora.streaming.gateway import Listener
@@ -32,7 +32,7 @@ async def sse(request: Request, stream_name: str) -> StreamingResponse:
     runtime = runtime_of(request)
     stream = Stream.parse(stream_name, request.query_params.get("tag"))
     viewer_id = stream.authorise(await grant_for(request))
-    listener = Listener(runtime, viewer_id)
+    listener = Listener(runtime, viewer_id, bearer_token(request))
     listener.streams.append(stream)
     heartbeat = runtime.settings.streaming_heartbeat_seconds
 
@@ -60,7 +60,7 @@ async def websocket(ws: WebSocket) -> None:
     protocol = ws.headers.get("sec-websocket-protocol")
     await ws.accept(subprotocol=protocol.split(",")[0].strip() if protocol else None)
     viewer_id = grant.account.id if grant is not None and grant.account is not None else None
-    listener = Listener(runtime, viewer_id)
+    listener = Listener(runtime, viewer_id, bearer_token(ws) if grant is not None else None)
 
     async def send_error(message: str) -> None:
         await ws.send_text(json.dumps({"error": message}))

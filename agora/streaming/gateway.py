@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from agora.accounts.oauth import resolve_bearer
 from agora.kit.bus import BusMessage, Subscription
-from agora.kit.errors import NotFound
+from agora.kit.errors import NotFound, Unauthorized
 from agora.kit.ids import parse_id
 from agora.kit.runtime import Runtime
 from agora.social import notifications, statuses, timelines
@@ -31,10 +33,21 @@ class OutgoingEvent:
 
 
 class Listener:
-    def __init__(self, runtime: Runtime, viewer_id: int | None) -> None:
+    def __init__(self, runtime: Runtime, viewer_id: int | None, token: str | None = None) -> None:
         self.runtime = runtime
         self.viewer_id = viewer_id
+        self.token = token  # re-checked at every heartbeat, so a revoked token stops its streams
         self.streams: list[Stream] = []
+
+    async def still_authorised(self) -> bool:
+        if self.token is None:
+            return True
+        async with self.runtime.db.transaction(write=False) as session:
+            try:
+                await resolve_bearer(session, token=self.token)
+            except Unauthorized:
+                return False
+        return True
 
     def routes(self, channel: str) -> list[Stream]:
         return [s for s in self.streams if channel in s.channels(self.viewer_id)]
@@ -81,9 +94,17 @@ class Listener:
                                                settings=self.runtime.settings))[0]
 
     async def events(self, subscription: Subscription, heartbeat: float) -> AsyncIterator[OutgoingEvent | None]:
-        """Events as they come; None every `heartbeat` seconds of silence (send a keep-alive)."""
+        """Events as they come; None every `heartbeat` seconds of silence (send a keep-alive).
+
+        Ends when the subscription closes, or when the token has been revoked or has expired
+        (checked once per heartbeat interval, busy or idle)."""
+        checked_at = time.monotonic()
         while True:
             message = await subscription.get(timeout=heartbeat)
+            if time.monotonic() - checked_at >= heartbeat:
+                if not await self.still_authorised():
+                    return
+                checked_at = time.monotonic()
             if message is None:
                 if subscription.closed:  # we fell too far behind, or the server is stopping
                     return

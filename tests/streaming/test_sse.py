@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from sqlalchemy import update
 
+from agora.accounts.secrets import digest
 from agora.kit.runtime import Runtime
+from agora.kit.time import utcnow
+from agora.models import OAuthToken
 from tests.factories import Member, make_member
 from tests.streaming import WAIT, Api, bus_channels, open_sse
 
@@ -239,3 +243,12 @@ async def test_many_streams_of_one_member_all_get_the_post(
         for stream in (one, two):
             await stream.until(stream.event("update", posted["id"]), what="the post")
             assert stream.ids("update") == [posted["id"]]
+
+
+async def test_revoking_the_token_ends_its_stream(live_server, runtime: Runtime, alice: Member) -> None:
+    async with open_sse(live_server.url, "user", token=alice.token) as stream:
+        await stream.wait_comments(2)  # alive: the opening comment and a heartbeat
+        async with runtime.db.transaction() as session:
+            await session.execute(update(OAuthToken).where(OAuthToken.token_hash == digest(alice.token))
+                                  .values(revoked_at=utcnow()))
+        await stream.wait(lambda: stream.ended, "the end of the stream")
