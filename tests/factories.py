@@ -29,7 +29,7 @@ async def make_member(runtime: Runtime, username: str, *, locked: bool = False,
     async with runtime.db.transaction() as session:
         account = await service.register(
             session, form=service.Registration(username, f"{username}@example.org", PASSWORD), settings=settings,
-            passwords=Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib),
+            passwords=Passwords.for_settings(settings),
             by_operator=True,
         )
         account.locked = locked

@@ -28,7 +28,7 @@ router = APIRouter(tags=["accounts"])
 
 def passwords_for(request: Request) -> Passwords:
     settings = runtime_of(request).settings
-    return Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    return Passwords.for_settings(settings)
 
 
 class RegisterForm(BaseModel):

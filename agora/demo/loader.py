@@ -72,7 +72,7 @@ async def _load(session, settings: Settings, console: Console) -> DemoSummary:
     now = utcnow()
     start = now - timedelta(days=45)
     rng = random.Random(42)  # the same community every time
-    passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    passwords = Passwords.for_settings(settings)
     summary = DemoSummary(already_loaded=False)
     by_name: dict[str, Account] = {}
 
