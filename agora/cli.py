@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
 
 from agora.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Agora: an open, self-hostable everything app.", no_args_is_help=True)
 admin = typer.Typer(help="Operator tasks.", no_args_is_help=True)
@@ -62,6 +69,27 @@ def demo() -> None:
     console.print(str(summary))
 
 
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one write transaction on the configured database; `AgoraError`s end the command
+    with their message and exit status 1."""
+    from agora.kit.db import Database
+    from agora.kit.errors import AgoraError
+
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except AgoraError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
 @admin.command("create-user")
 def create_user(
     username: str,
@@ -72,28 +100,16 @@ def create_user(
     """Create an account whatever the registration mode."""
     from agora.accounts import service
     from agora.accounts.secrets import Passwords
-    from agora.kit.db import Database
-    from agora.kit.errors import AgoraError
 
     settings = Settings()
 
-    async def create() -> int:
-        db = Database(settings.resolved_database_url)
-        try:
-            async with db.transaction() as session:
-                account = await service.register(
-                    session, form=service.Registration(username, email, password), settings=settings,
-                    passwords=Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib),
-                    admin=is_admin, by_operator=True)
-                return account.id
-        finally:
-            await db.dispose()
+    async def create(session: AsyncSession) -> int:
+        account = await service.register(
+            session, form=service.Registration(username, email, password), settings=settings,
+            passwords=Passwords.for_settings(settings), admin=is_admin, by_operator=True)
+        return account.id
 
-    try:
-        account_id = asyncio.run(create())
-    except AgoraError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    account_id = in_transaction(settings, create)
     console.print(f"[green]created[/green] @{username} (id {account_id}){' as admin' if is_admin else ''}")
 
 
@@ -101,25 +117,15 @@ def create_user(
 def approve(username: str) -> None:
     """Approve an account that signed up while registrations need approval."""
     from agora.accounts import service
-    from agora.kit.db import Database
+    from agora.kit.errors import NotFound
 
-    settings = Settings()
+    async def approve_account(session: AsyncSession) -> None:
+        account = await service.find_by_username(session, username=username)
+        if account is None:
+            raise NotFound(f"no account @{username}")
+        account.approved = True
 
-    async def run() -> bool:
-        db = Database(settings.resolved_database_url)
-        try:
-            async with db.transaction() as session:
-                account = await service.find_by_username(session, username=username)
-                if account is None:
-                    return False
-                account.approved = True
-                return True
-        finally:
-            await db.dispose()
-
-    if not asyncio.run(run()):
-        console.print(f"[red]error:[/red] no account @{username}")
-        raise typer.Exit(1)
+    in_transaction(Settings(), approve_account)
     console.print(f"[green]approved[/green] @{username.lower()}")
 
 

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import redis.asyncio as redis
+
 log = logging.getLogger("agora.bus")
 
 _QUEUE_SIZE = 1000  # a subscriber this far behind is dropped rather than allowed to eat memory
@@ -139,8 +141,6 @@ class RedisBus(Bus):
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        import redis.asyncio as redis
-
         self._redis = redis.from_url(self.url)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         # A pub/sub connection cannot `listen()` before it subscribes to something.

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import redis.asyncio as redis
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -53,8 +55,6 @@ class RateLimiter:
 class RedisRateLimiter(RateLimiter):
     def __init__(self, url: str) -> None:
         super().__init__()
-        import redis.asyncio as redis
-
         self._redis: Any = redis.from_url(url)
 
     async def _increment(self, key: str, window: int) -> int:
