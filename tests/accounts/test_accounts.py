@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +109,17 @@ async def test_registration_without_required_fields_is_422(client, registrar: st
     assert response.json()["error"]
 
 
+@asynccontextmanager
+async def registering(mode: Registrations, database_url: str, tmp_path: Path):
+    """A server whose registrations are in `mode`, an app there, and its token to sign up with."""
+    settings = make_settings(database_url, tmp_path / mode.value, registrations=mode)
+    async with client_for(settings) as (http, runtime):
+        app = await register_app(http)
+        yield http, runtime, app, await app_token(http, app)
+
+
 async def test_closed_registrations_are_403(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path / "closed", registrations=Registrations.closed)
-    async with client_for(settings) as (http, _runtime):
-        token = await app_token(http, await register_app(http))
+    async with registering(Registrations.closed, database_url, tmp_path) as (http, _runtime, _app, token):
         response = await register(http, token)
         assert response.status_code == 403
         assert "closed" in response.json()["error"]
@@ -119,10 +127,7 @@ async def test_closed_registrations_are_403(database_url: str, tmp_path: Path) -
 
 
 async def test_registrations_by_approval_need_a_reason_and_wait(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path / "approval", registrations=Registrations.approval)
-    async with client_for(settings) as (http, _runtime):
-        app = await register_app(http)
-        token = await app_token(http, app)
+    async with registering(Registrations.approval, database_url, tmp_path) as (http, _runtime, app, token):
         no_reason = await register(http, token)
         assert no_reason.status_code == 422
         assert "reason" in no_reason.json()["error"]
@@ -311,9 +316,7 @@ async def test_lookup_of_someone_unknown_is_404(client, alice: Member, acct: str
 
 
 async def test_a_pending_account_is_not_public_until_approved(database_url: str, tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path / "approval", registrations=Registrations.approval)
-    async with client_for(settings) as (http, runtime):
-        token = await app_token(http, await register_app(http))
+    async with registering(Registrations.approval, database_url, tmp_path) as (http, runtime, _app, token):
         created = await register(http, token, reason="let me in")
         assert created.status_code == 200
         async with runtime.db.transaction() as session:

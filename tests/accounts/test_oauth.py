@@ -499,7 +499,7 @@ async def test_authorization_codes_are_stored_only_as_sha256(client, runtime, al
 
 async def test_repeated_bad_sign_ins_are_rate_limited(database_url: str, tmp_path: Path,
                                                       alice: Member) -> None:
-    settings = make_settings(database_url, tmp_path / "limited").model_copy(update={"rate_limit_sign_in": 3})
+    settings = make_settings(database_url, tmp_path / "limited", rate_limit_sign_in=3)
     async with client_for(settings) as (http, _runtime):
         app = await register_app(http)
         seen = []
