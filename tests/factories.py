@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from agora.accounts import oauth, service
 from agora.accounts.secrets import Passwords
@@ -35,3 +38,10 @@ async def make_member(runtime: Runtime, username: str, *, locked: bool = False,
         account.locked = locked
         issued = await oauth.issue_token(session, app=None, account=account, scopes=list(scopes))
     return Member(str(account.id), username, account.email or "", issued.access_token)
+
+
+async def post(client: httpx.AsyncClient, who: Member, text: str, **fields: Any) -> dict[str, Any]:
+    """Post as `who` through the API; the test fails here if the post is refused."""
+    response = await client.post("/api/v1/statuses", headers=who.headers, json={"status": text, **fields})
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -13,7 +13,7 @@ import pytest
 from agora.app import create_app
 from agora.kit.runtime import Runtime
 from tests.conftest import make_settings
-from tests.factories import Member, make_member
+from tests.factories import Member, make_member, post
 
 UNKNOWN_IDS = ["123456789", "abc", "-1", "0", "99999999999999999999999", "1.5"]
 
@@ -38,11 +38,6 @@ def check_all(outcomes: list[tuple[str, httpx.Response]], *statuses: int) -> Non
             wrong.append((case, response.status_code, response.text[:200]))
     assert not wrong, wrong
 
-
-async def post(client: httpx.AsyncClient, who: Member, text: str, **fields: Any) -> dict:
-    response = await client.post("/api/v1/statuses", headers=who.headers, json={"status": text, **fields})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def snapshot(client: httpx.AsyncClient, *members: Member) -> list[Any]:

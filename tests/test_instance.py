@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import Member
-from tests.social.test_statuses import post
+from tests.factories import Member, post
 
 
 async def test_instance_metadata_has_what_clients_read(client) -> None:

@@ -18,8 +18,7 @@ from agora.models import Account, Follow, OAuthToken, Status, Tag
 from tests.accounts import REDIRECT, app_token, bearer, client_for, pkce_pair, register_app, token_request
 from tests.accounts.test_oauth import code_from, consent
 from tests.conftest import make_settings
-from tests.factories import PASSWORD, Member
-from tests.social.test_statuses import post
+from tests.factories import PASSWORD, Member, post
 
 # --- a pending account is not public through any path --------------------------------------------
 

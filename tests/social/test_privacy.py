@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import Member, make_member
-from tests.social.test_statuses import post
+from tests.factories import Member, make_member, post
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import io
 from PIL import Image
 from sqlalchemy import event
 
-from tests.factories import make_member
-from tests.social.test_statuses import post
+from tests.factories import make_member, post
 
 
 class QueryCounter:

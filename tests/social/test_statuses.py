@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
-
-from tests.factories import Member
-
-
-async def post(client: httpx.AsyncClient, who: Member, text: str, **fields) -> dict:
-    response = await client.post("/api/v1/statuses", headers=who.headers, json={"status": text, **fields})
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.factories import Member, post
 
 
 async def test_post_renders_mentions_hashtags_and_links(client, alice: Member, bob: Member) -> None:

@@ -7,13 +7,7 @@ import re
 import httpx
 import pytest
 
-from tests.factories import Member, make_member
-
-
-async def post(client: httpx.AsyncClient, who: Member, text: str, **fields) -> dict:
-    response = await client.post("/api/v1/statuses", headers=who.headers, json={"status": text, **fields})
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.factories import Member, make_member, post
 
 
 async def follow(client: httpx.AsyncClient, who: Member, target: Member, **body) -> None:
