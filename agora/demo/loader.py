@@ -111,7 +111,9 @@ async def _load(session, settings: Settings, console: Console) -> DemoSummary:
         for moment, kind, actor, post in events:
             with clock_at(moment):
                 try:
-                    await _replay(session, settings, kind, by_name[actor], post, ids)
+                    # A savepoint per step: a refused step leaves nothing half-written behind it.
+                    async with session.begin_nested():
+                        await _replay(session, settings, kind, by_name[actor], post, ids)
                 except AgoraError as exc:  # e.g. a like of a post the liker cannot see
                     summary.skipped.append(f"{kind} {post['key']} by {actor}: {exc.message}")
                 else:
