@@ -49,17 +49,21 @@ def visible_to(viewer_id: int | None, status: type[Status] = Status) -> ColumnEl
     )
 
 
+# The post a boost wraps. One alias serves every query (each joins it once): building a fresh one per
+# request costs more than the rest of the condition.
+BOOSTED = aliased(Status, name="boosted")
+
+
 def visible_with_original(viewer_id: int | None) -> tuple[type[Status], ColumnElement[bool]]:
     """For lists that include reblogs: the reblog row and the post it wraps must both be visible.
 
     Returns the alias of the original to outer-join on `Status.reblog_of_id`, and the condition.
     """
-    original = aliased(Status)
     condition = and_(
         visible_to(viewer_id),
-        or_(Status.reblog_of_id.is_(None), visible_to(viewer_id, original)),
+        or_(Status.reblog_of_id.is_(None), visible_to(viewer_id, BOOSTED)),
     )
-    return original, condition
+    return BOOSTED, condition
 
 
 def not_muted(viewer_id: int | None, original: type[Status] | None = None) -> ColumnElement[bool]:
