@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,7 +19,6 @@ from agora.accounts import api as accounts_api
 from agora.accounts import oauth_api
 from agora.accounts.oauth import OAuthError
 from agora.config import Settings
-from agora.instance import about as about_page
 from agora.instance import api as instance_api
 from agora.kit.errors import AgoraError
 from agora.kit.logging import configure_logging
@@ -31,6 +30,7 @@ from agora.social.api import notifications as notifications_api
 from agora.social.api import statuses as statuses_api
 from agora.social.api import timelines as timelines_api
 from agora.streaming import api as streaming_api
+from agora.web import app as web_app
 
 log = logging.getLogger("agora")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -60,8 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
-                   streaming_api.router, about_page.router):
+                   streaming_api.router):
         app.include_router(router)
+    web_app.install(app)  # the browser's pages, and `/`
 
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/media", StaticFiles(directory=settings.media_dir), name="media")
@@ -80,7 +81,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": exc.code, "error_description": exc.message}, status_code=exc.status_code)
 
     @app.exception_handler(AgoraError)
-    async def agora_error(_request: Request, exc: AgoraError) -> JSONResponse:
+    async def agora_error(request: Request, exc: AgoraError) -> Response:
+        if web_app.is_web_request(request):
+            return await web_app.error_page(request, exc)
         headers = exc.details.get("headers")
         return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
 

@@ -1,13 +1,11 @@
-"""`/`: a plain about page, so a browser pointed at a new server sees what it is and how to connect.
-
-(The full web app is its own feature; this page only introduces the server and its public posts.)
-"""
+"""The about page: what this server is and how to connect. The web app shows it at `/` to
+visitors who are not signed in (members go straight to their home timeline)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
@@ -18,11 +16,9 @@ from agora.kit.runtime import runtime_of
 from agora.models import Account, Status
 from agora.social import timelines
 
-router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-@router.get("/", response_class=HTMLResponse)
 async def about(request: Request) -> HTMLResponse:
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:

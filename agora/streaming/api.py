@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from agora.accounts.auth import bearer_token, grant_for
 from agora.kit.errors import AgoraError
-from agora.kit.runtime import runtime_of
+from agora.kit.runtime import Runtime, runtime_of
 from agora.streaming.gateway import Listener
 from agora.streaming.streams import Stream
 
@@ -34,10 +34,15 @@ async def sse(request: Request, stream_name: str) -> StreamingResponse:
     viewer_id = stream.authorise(await grant_for(request))
     listener = Listener(runtime, viewer_id, bearer_token(request))
     listener.streams.append(stream)
+    return event_stream(runtime, listener, stream)
+
+
+def event_stream(runtime: Runtime, listener: Listener, stream: Stream) -> StreamingResponse:
+    """One stream over Server-Sent Events (also the web app's live updates)."""
     heartbeat = runtime.settings.streaming_heartbeat_seconds
 
     async def body() -> AsyncIterator[str]:
-        async with runtime.bus.subscribe(stream.channels(viewer_id)) as subscription:
+        async with runtime.bus.subscribe(stream.channels(listener.viewer_id)) as subscription:
             yield ":)\n\n"  # opens the stream at once, so clients know they are connected
             async for event in listener.events(subscription, heartbeat):
                 if event is None:

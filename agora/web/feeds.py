@@ -1,0 +1,41 @@
+"""A page of posts ready for a template: the posts, what the viewer did to them, the next cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.kit.http import page_params
+from agora.kit.pagination import PageParams
+from agora.models import Status
+from agora.social import timelines
+from agora.social.entities import ViewerState, viewer_state
+
+
+@dataclass(slots=True)
+class PostList:
+    statuses: list[Status]
+    state: ViewerState
+    more_url: str | None  # the next (older) page, for infinite scroll and the plain "more" link
+
+
+async def with_state(session: AsyncSession, statuses: list[Status], viewer_id: int | None) -> PostList:
+    return PostList(statuses, await viewer_state(session, statuses, viewer_id), None)
+
+
+async def read_feed(session: AsyncSession, request: Request, *, feed: timelines.Feed,
+                    viewer_id: int | None, page: PageParams | None = None) -> PostList:
+    page = page or page_params(request)
+    found = await timelines.read(session, feed=feed, page=page)
+    posts = await with_state(session, found.items, viewer_id)
+    if len(found.items) >= page.limit and found.items:
+        posts.more_url = next_page_url(request, max_id=found.items[-1].id)
+    return posts
+
+
+def next_page_url(request: Request, *, max_id: int) -> str:
+    query = {k: v for k, v in request.query_params.items() if k not in ("max_id", "since_id", "min_id", "fragment")}
+    return f"{request.url.path}?{urlencode({**query, 'max_id': str(max_id)})}"

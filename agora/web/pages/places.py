@@ -1,0 +1,36 @@
+"""The front door (`/`) and the places in the navigation that later features fill: chat, wallet,
+search and the assistant. Each says honestly what it will be rather than pretending."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from agora.instance.about import about
+from agora.web.i18n import N_
+from agora.web.i18n import gettext as _
+from agora.web.render import page, prepare
+from agora.web.session import Viewer, current_viewer, require_viewer
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare)])
+
+
+@router.get("/")
+async def index(request: Request) -> Response:
+    """Signed in: your home timeline. Signed out: what this server is, and how to join."""
+    if await current_viewer(request) is not None:
+        return RedirectResponse("/home", status_code=303)
+    return await about(request)
+
+
+def _soon(path: str, title: str, lead: str) -> None:
+    async def place(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
+        return await page(request, "soon.html", {"title": _(title), "lead": _(lead)})
+
+    router.add_api_route(path, place, methods=["GET"], name=f"soon:{path}")
+
+
+_soon("/chat", N_("Chat"), N_("Private conversations, one to one and in groups."))
+_soon("/wallet", N_("Wallet"), N_("Send, request and split money with other members."))
+_soon("/search", N_("Search"), N_("Find posts, people and hashtags."))
+_soon("/assistant", N_("Assistant"), N_("Ask questions and get answers that cite the community's posts."))

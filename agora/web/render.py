@@ -1,0 +1,117 @@
+"""Turning a page's data into HTML: the Jinja environment, the context every page shares, fragments.
+
+A route builds its data and calls `page()` for a whole document or `fragment()` for the piece htmx
+swaps in. Both run with the request's locale active, so `_()` and the date and number filters
+speak the reader's language.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from agora import __version__
+from agora.accounts.entities import MISSING_AVATAR, MISSING_HEADER
+from agora.kit.runtime import runtime_of
+from agora.models import Account
+from agora.social import notifications
+from agora.web import i18n
+from agora.web.forms import new_key
+from agora.web.session import CSRF_COOKIE, Viewer, csrf_token, current_viewer
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def account_avatar(account: Account) -> str:
+    return f"/media/{account.avatar_path}" if account.avatar_path else MISSING_AVATAR
+
+
+def account_header(account: Account) -> str:
+    return f"/media/{account.header_path}" if account.header_path else MISSING_HEADER
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(ago=i18n.ago, full_datetime=i18n.full_datetime, number=i18n.number,
+                       compact=i18n.compact)
+    env.globals.update(html_lang=i18n.html_lang, locales=i18n.LOCALES, current_locale=i18n.current,
+                       version=__version__, new_key=new_key, account_avatar=account_avatar,
+                       account_header=account_header)
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+async def locale_for(request: Request, viewer: Viewer | None) -> str:
+    choice = request.cookies.get(i18n.LANG_COOKIE) or (viewer.account.locale if viewer is not None else None)
+    if choice == "en" and viewer is not None and not request.cookies.get(i18n.LANG_COOKIE):
+        choice = None  # "en" is every account's default, not necessarily a choice: let the browser speak
+    return i18n.negotiate(choice=choice, accept_language=request.headers.get("accept-language"))
+
+
+async def prepare(request: Request) -> Viewer | None:
+    """Resolve the viewer and activate their locale; every web route calls this first (a dependency)."""
+    viewer = await current_viewer(request)
+    i18n.use(await locale_for(request, viewer))
+    request.scope["agora.web"] = True  # errors on this request render as pages, not JSON
+    return viewer
+
+
+async def _shared_context(request: Request, viewer: Viewer | None) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    unread = 0
+    if viewer is not None:
+        async with runtime.db.transaction(write=False) as session:
+            unread = await notifications.unread_count(session, account_id=viewer.id, limit=100)
+    return {
+        "viewer": viewer.account if viewer is not None else None,
+        "csrf": csrf_token(request, viewer),
+        "unread_notifications": unread,
+        "settings": runtime.settings,
+        "path": request.url.path,
+    }
+
+
+def _finish(request: Request, response: HTMLResponse) -> HTMLResponse:
+    minted = request.scope.get("agora.new_csrf")
+    if minted:
+        response.set_cookie(CSRF_COOKIE, minted, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
+    response.headers["Cache-Control"] = "no-store"  # pages are per member; never cache another's
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Language"] = i18n.html_lang()
+    return response
+
+
+async def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+    viewer = await current_viewer(request)
+    full = {**await _shared_context(request, viewer), **context}
+    return _finish(request, templates.TemplateResponse(request, template, full, status_code=status))
+
+
+async def fragment(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+    """A piece of a page for htmx: no layout, no notification count query."""
+    viewer = await current_viewer(request)
+    full = {"viewer": viewer.account if viewer is not None else None, "csrf": csrf_token(request, viewer),
+            "settings": runtime_of(request).settings, "path": request.url.path, **context}
+    return _finish(request, templates.TemplateResponse(request, template, full, status_code=status))
+
+
+def back(request: Request, fallback: str = "/home") -> RedirectResponse:
+    """After a form post without JavaScript: return to the page the form was on (same site only)."""
+    referer = request.headers.get("referer") or ""
+    base = str(request.base_url).rstrip("/")
+    target = referer[len(base):] if referer.startswith(base + "/") else fallback
+    return RedirectResponse(target or fallback, status_code=303)

@@ -1,0 +1,131 @@
+"""Who is using the browser: a cookie session backed by an ordinary access token, and CSRF tokens.
+
+A web session *is* an OAuth access token (issued to no app, with every scope) kept in an
+HttpOnly cookie. So one mechanism serves the API and the browser: revoking the token signs the
+browser out, its streams end at the next heartbeat, and nothing new needs storing.
+
+CSRF: signed in, the form token is an HMAC of the session token (stateless, and useless without
+the cookie); signed out (sign-in and sign-up forms), a random double-submit cookie. Cookies are
+`SameSite=Lax` as well, so a cross-site form post carries no session in the first place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from agora.accounts import oauth
+from agora.accounts.oauth import Grant, resolve_bearer
+from agora.accounts.scopes import TOP_LEVEL
+from agora.kit.errors import AgoraError, Forbidden, Unauthorized
+from agora.kit.runtime import runtime_of
+from agora.models import Account
+
+SESSION_COOKIE = "agora_session"
+CSRF_COOKIE = "agora_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+WEB_APP_NAME = "Agora Web"
+SESSION_DAYS = 30
+_SCOPES = sorted(TOP_LEVEL)  # the top-level scopes imply all the rest
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in member and the session token that proves it."""
+
+    account: Account
+    token: str
+    grant: Grant
+
+    @property
+    def id(self) -> int:
+        return self.account.id
+
+
+class SignInRequired(AgoraError):
+    """Raised by a page that needs a member; the web error handler turns it into a redirect."""
+
+    status_code = 401
+
+
+async def current_viewer(connection: HTTPConnection) -> Viewer | None:
+    """The member this browser is signed in as, or None (cached for the request)."""
+    if "agora.viewer" in connection.scope:
+        return connection.scope["agora.viewer"]
+    token = connection.cookies.get(SESSION_COOKIE)
+    viewer: Viewer | None = None
+    if token:
+        async with runtime_of(connection).db.transaction(write=False) as session:
+            try:
+                grant = await resolve_bearer(session, token=token)
+            except Unauthorized:
+                grant = None
+        if grant is not None and grant.account is not None and grant.account.approved:
+            viewer = Viewer(grant.account, token, grant)
+    connection.scope["agora.viewer"] = viewer
+    return viewer
+
+
+async def require_viewer(request: Request) -> Viewer:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        raise SignInRequired("Please sign in to continue.")
+    return viewer
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/auth/sign_in?next={quote(target, safe='')}"
+
+
+async def start_session(session: AsyncSession, *, account: Account, response: Response, request: Request) -> str:
+    """Issue a fresh session token for `account` (in the caller's transaction) and set its cookie."""
+    issued = await oauth.issue_token(session, app=None, account=account, scopes=_SCOPES, with_refresh=False)
+    response.set_cookie(SESSION_COOKIE, issued.access_token, max_age=SESSION_DAYS * 86400, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return issued.access_token
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def csrf_token(request: Request, viewer: Viewer | None) -> str:
+    """The token this page's forms must send back."""
+    if viewer is not None:
+        return _session_csrf(viewer.token)
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing and len(existing) <= 64:
+        return existing
+    minted = request.scope.get("agora.new_csrf") or secrets.token_urlsafe(24)
+    request.scope["agora.new_csrf"] = minted  # set as a cookie on the response by the page renderer
+    return minted
+
+
+def _session_csrf(session_token: str) -> str:
+    return hmac.new(session_token.encode(), b"agora-web-csrf", hashlib.sha256).hexdigest()[:40]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Dependency for every state-changing web route: the form (or htmx header) token must match."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    viewer = await current_viewer(request)
+    expected = _session_csrf(viewer.token) if viewer is not None else request.cookies.get(CSRF_COOKIE)
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text.
+    if not sent or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden("Your session expired or the form is stale. Reload the page and try again.")

@@ -1,0 +1,151 @@
+// Agora's web app: small enhancements over server-rendered pages. Everything here is optional —
+// without it, forms post and links navigate. With it: a character counter, image previews with
+// alt text, live "N new posts" and notification badges over the streaming API, and toasts.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function configureHtmx() {
+    if (!window.htmx) return;
+    // Swap 2xx, and 422 (a form sent back with the messages beside its fields); report the rest.
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "422", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+    ];
+    htmx.config.scrollIntoViewOnBoost = false;
+  }
+
+  function toast(message) {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = message;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { box.textContent = ""; }, 4000);
+  }
+
+  // --- compose: character counter and image previews -------------------------------------------
+  const maxChars = () => parseInt(document.body.dataset.maxChars || "500", 10);
+
+  function updateCounter(textarea) {
+    const output = document.getElementById(textarea.dataset.counter);
+    if (!output) return;
+    const left = maxChars() - [...textarea.value].length; // code points, as the server counts
+    output.textContent = String(left);
+    output.classList.toggle("over", left < 0);
+    const submit = textarea.form && textarea.form.querySelector("button[type=submit]");
+    if (submit) submit.disabled = left < 0;
+  }
+
+  function showPreviews(input) {
+    const box = document.getElementById(input.dataset.preview);
+    if (!box) return;
+    box.querySelectorAll(".preview").forEach((el) => el.remove());
+    const files = Array.from(input.files || []);
+    // One alt-text field per chosen image replaces the single no-script field.
+    box.querySelectorAll(".alt-static").forEach((el) => { el.hidden = files.length > 0; el.disabled = files.length > 0; });
+    files.forEach((file, index) => {
+      const item = document.createElement("div");
+      item.className = "preview";
+      const img = document.createElement("img");
+      img.src = URL.createObjectURL(file);
+      img.alt = "";
+      const id = input.id + "-alt-" + index;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = (box.querySelector("label.alt-static") || {}).textContent || "Alt text";
+      const alt = document.createElement("input");
+      alt.id = id;
+      alt.name = "alt";
+      alt.maxLength = 1500;
+      alt.placeholder = file.name;
+      item.append(img, label, alt);
+      box.append(item);
+    });
+  }
+
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("textarea[data-counter]")) updateCounter(event.target);
+  });
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("input[type=file][data-preview]")) showPreviews(target);
+    if (target.matches("select[data-autosubmit]")) target.form.requestSubmit();
+  });
+
+  // --- live updates ----------------------------------------------------------------------------
+  let pending = 0;
+
+  function newPostsBar() { return document.getElementById("new-posts"); }
+
+  function showPending() {
+    const bar = newPostsBar();
+    if (!bar) return;
+    bar.textContent = pending === 1 ? bar.dataset.labelOne : bar.dataset.labelMany.replace("{n}", String(pending));
+    bar.hidden = pending === 0;
+  }
+
+  function onUpdate(status) {
+    const timeline = document.querySelector("#timeline[data-timeline=home]");
+    if (!timeline || document.getElementById("post-" + status.id)) return;
+    if (status.account && status.account.id === document.body.dataset.me) return; // our own post is already shown
+    pending += 1;
+    showPending();
+  }
+
+  function loadPending() {
+    const bar = newPostsBar();
+    const timeline = document.getElementById("timeline");
+    if (!bar || !timeline || !window.htmx) return;
+    const first = timeline.querySelector(".post");
+    const since = first ? first.dataset.id : bar.dataset.since;
+    htmx.ajax("GET", bar.dataset.url + "?since_id=" + encodeURIComponent(since || ""), {
+      target: "#timeline", swap: "afterbegin", headers: { "X-Agora-Fragment": "new" },
+    }).then(() => {
+      pending = 0;
+      showPending();
+      timeline.querySelectorAll(".post").forEach((post, index) => { if (index < 3) post.classList.add("arrived"); });
+      const top = timeline.querySelector(".post a, .post button");
+      if (top) top.focus({ preventScroll: true });
+      window.scrollTo({ top: 0 });
+    });
+  }
+
+  function bumpNotifications(by) {
+    document.querySelectorAll(".notif-badge").forEach((badge) => {
+      const count = parseInt(badge.dataset.count || "0", 10) + by;
+      badge.dataset.count = String(count);
+      badge.textContent = count > 99 ? "99+" : String(count);
+      badge.hidden = count <= 0;
+    });
+  }
+
+  function connect() {
+    if (document.body.dataset.live !== "on" || !window.EventSource) return;
+    const source = new EventSource("/web/live");
+    source.addEventListener("update", (event) => { try { onUpdate(JSON.parse(event.data)); } catch (e) { /* ignore */ } });
+    source.addEventListener("notification", () => bumpNotifications(1));
+    source.addEventListener("delete", (event) => {
+      const gone = document.getElementById("post-" + event.data);
+      if (gone) gone.remove();
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("#new-posts")) loadPending();
+  });
+
+  document.addEventListener("htmx:responseError", (event) => {
+    const text = (event.detail.xhr && event.detail.xhr.responseText) || "";
+    toast(text.length < 300 ? text : "Something went wrong.");
+  });
+  document.addEventListener("htmx:sendError", () => toast(navigator.onLine ? "Could not reach the server." : "You are offline."));
+
+  document.addEventListener("DOMContentLoaded", () => {
+    configureHtmx();
+    document.querySelectorAll("textarea[data-counter]").forEach(updateCounter);
+    document.querySelectorAll("select[data-autosubmit] + button").forEach((button) => { button.hidden = true; });
+    connect();
+  });
+})();
