@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export AGORA_DATA_DIR ?= var
 
-.PHONY: install dev run test lint bench clean
+.PHONY: install dev run test lint bench messages screenshots clean
 
 install: $(VENV)/.installed
 
@@ -29,15 +29,25 @@ run: install
 
 ## make test: lint, then the whole suite (also on PostgreSQL when AGORA_TEST_POSTGRES_URL is set)
 test: dev
-	$(BIN)/ruff check agora tests bench
+	$(BIN)/ruff check agora tests bench scripts
 	$(BIN)/pytest
 
 lint: dev
-	$(BIN)/ruff check agora tests bench
+	$(BIN)/ruff check agora tests bench scripts
 
 ## make bench: the benchmarks in bench/ (figures go to docs/bench/)
 bench: dev
 	$(BIN)/python bench/timeline.py
+	$(BIN)/python bench/web.py
+
+## make messages: extract the web app's interface text and merge it into the de and zh_Hans catalogs
+messages: dev
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o agora/web/locale/messages.pot .
+	$(BIN)/pybabel update -i agora/web/locale/messages.pot -d agora/web/locale --no-location --omit-header --ignore-obsolete
+
+## make screenshots: the main pages at phone and desktop widths, in docs/screenshots/
+screenshots: dev
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -20,7 +20,7 @@ from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.http import path_id
 from agora.kit.params import request_params, validate
 from agora.kit.runtime import runtime_of
-from agora.media.service import prepare_profile_image, store_profile_image
+from agora.media.service import prepare_profile_image, store_profile_images
 from agora.models import Account, FollowRequest, OAuthApp
 
 router = APIRouter(tags=["accounts"])
@@ -122,9 +122,8 @@ async def update_credentials(request: Request,
         default_language=source.get("language") or None,
     )
     async with runtime.db.transaction() as session:
-        for kind, png in images.items():  # written inside the transaction: a refused edit leaves no file
-            path = await store_profile_image(session, png=png, kind=kind, settings=runtime.settings)
-            changes = dataclasses.replace(changes, **{f"{kind}_path": path})
+        stored = await store_profile_images(session, images=images, settings=runtime.settings)
+        changes = dataclasses.replace(changes, **stored)
         account = await service.get_account(session, account_id=grant.account.id)
         await service.update_profile(session, account=account, changes=changes, settings=runtime.settings)
         return credential_account_json(account, runtime.settings,

@@ -13,6 +13,24 @@ from agora.kit.errors import Forbidden, TooManyRequests, Unauthorized
 from agora.kit.runtime import runtime_of
 from agora.models import Account
 
+# The web app's session cookie holds an ordinary access token (see agora/web/session.py). It is
+# named here so the OAuth consent page can recognise a member already signed in on this browser.
+WEB_SESSION_COOKIE = "agora_session"
+
+
+async def web_session_account(connection: HTTPConnection) -> Account | None:
+    """The approved member signed in to the web app on this browser, if any."""
+    token = connection.cookies.get(WEB_SESSION_COOKIE)
+    if not token:
+        return None
+    async with runtime_of(connection).db.transaction(write=False) as session:
+        try:
+            grant = await resolve_bearer(session, token=token)
+        except Unauthorized:
+            return None
+    account = grant.account
+    return account if account is not None and account.approved else None
+
 
 def bearer_token(connection: HTTPConnection) -> str | None:
     header = connection.headers.get("authorization", "")

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from agora.accounts import oauth, service
 from agora.accounts.api import passwords_for, token_json
-from agora.accounts.auth import app_or_member, rate_limited
+from agora.accounts.auth import app_or_member, rate_limited, web_session_account
 from agora.accounts.oauth import OOB, Grant, OAuthError
 from agora.accounts.scopes import ALL as ALL_SCOPES
 from agora.kit.errors import Unprocessable
@@ -121,7 +121,7 @@ def _page(request: Request, context: dict[str, Any], *, error: str | None = None
 @router.get("/oauth/authorize", response_class=HTMLResponse)
 async def authorize_page(request: Request) -> Response:
     context = await _authorize_context(request, dict(request.query_params))
-    return _page(request, context)
+    return _page(request, {**context, "signed_in": await web_session_account(request)})
 
 
 @router.post("/oauth/authorize", dependencies=[Depends(rate_limited("sign_in"))])
@@ -136,10 +136,12 @@ async def authorize(request: Request) -> Response:
         return _redirect(context, {"error": "access_denied",
                                    "error_description": "The member denied access."})
     runtime = runtime_of(request)
+    # A member signed in to the web app on this browser only confirms; anyone else signs in here.
+    signed_in = await web_session_account(request) if not params.get("login") else None
     async with runtime.db.transaction() as session:
-        account = await service.authenticate(session, login=str(params.get("login") or ""),
-                                             password=str(params.get("password") or ""),
-                                             passwords=passwords_for(request))
+        account = signed_in or await service.authenticate(session, login=str(params.get("login") or ""),
+                                                          password=str(params.get("password") or ""),
+                                                          passwords=passwords_for(request))
         if account is None or account.suspended:
             return _page(request, context, error="Wrong e-mail, username or password.", status=401)
         if not account.approved:

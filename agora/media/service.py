@@ -88,6 +88,15 @@ async def store_profile_image(session: AsyncSession, *, png: bytes, kind: str, s
     return relative
 
 
+async def store_profile_images(session: AsyncSession, *, images: dict[str, bytes],
+                               settings: Settings) -> dict[str, str]:
+    """Store prepared avatars and headers ({"avatar": png, ...}) in the caller's transaction, so a refused
+    profile edit leaves no file; returns the new paths as `ProfileChanges` fields (`avatar_path`, …).
+    Shared by the API's update_credentials and the web settings page."""
+    return {f"{kind}_path": await store_profile_image(session, png=png, kind=kind, settings=settings)
+            for kind, png in images.items()}
+
+
 def parse_focus(raw: object) -> tuple[float, float]:
     """Mastodon's focus is "x,y" with each in [-1, 1]."""
     if raw in (None, ""):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from agora.accounts.service import bump_counter, get_account
 from agora.kit.db import insert_once
 from agora.kit.errors import Forbidden, NotFound, Unprocessable
+from agora.kit.pagination import Page, PageParams
 from agora.models import Account, Block, Follow, FollowRequest, Mute
 from agora.social import notifications
+from agora.social.visibility import blocked_either_way
 
 
 async def _edge(session: AsyncSession, model: type, source: int, target: int):
@@ -197,3 +200,51 @@ async def relationships(session: AsyncSession, *, viewer_id: int, target_ids: li
     for r in await pairs(FollowRequest, False):
         result[r.account_id].requested_by = True
     return [result[t] for t in target_ids]
+
+
+# --- lists of accounts: newest edge first, paged by the edge's id (the API and the web pages share these) ---
+
+async def _account_page(session: AsyncSession, query: Select, cursor: InstrumentedAttribute,
+                        page: PageParams) -> Page[Account]:
+    """Accounts from `select(edge.id, Account)`; suspended and unapproved members are shown to no one."""
+    query = query.where(Account.approved, Account.suspended.is_(False))
+    rows = page.finish(list((await session.execute(page.apply(query, cursor))).all()))
+    return Page.of([row[1] for row in rows], [row[0] for row in rows])
+
+
+def _hide_blocked(query: Select, viewer_id: int | None) -> Select:
+    """Members who block the viewer, or whom the viewer blocks, are left out of lists they read."""
+    return query if viewer_id is None else query.where(Account.id.not_in(blocked_either_way(viewer_id)))
+
+
+async def followers(session: AsyncSession, *, account_id: int, viewer_id: int | None,
+                    page: PageParams) -> Page[Account]:
+    query = select(Follow.id, Account).join(Account, Account.id == Follow.account_id).where(
+        Follow.target_account_id == account_id)
+    return await _account_page(session, _hide_blocked(query, viewer_id), Follow.id, page)
+
+
+async def following(session: AsyncSession, *, account_id: int, viewer_id: int | None,
+                    page: PageParams) -> Page[Account]:
+    query = select(Follow.id, Account).join(Account, Account.id == Follow.target_account_id).where(
+        Follow.account_id == account_id)
+    return await _account_page(session, _hide_blocked(query, viewer_id), Follow.id, page)
+
+
+async def follow_requesters(session: AsyncSession, *, owner_id: int, page: PageParams) -> Page[Account]:
+    """Members waiting for `owner_id` to answer their follow request."""
+    query = select(FollowRequest.id, Account).join(Account, Account.id == FollowRequest.account_id).where(
+        FollowRequest.target_account_id == owner_id)
+    return await _account_page(session, query, FollowRequest.id, page)
+
+
+async def blocked_accounts(session: AsyncSession, *, owner_id: int, page: PageParams) -> Page[Account]:
+    query = select(Block.id, Account).join(Account, Account.id == Block.target_account_id).where(
+        Block.account_id == owner_id)
+    return await _account_page(session, query, Block.id, page)
+
+
+async def muted_accounts(session: AsyncSession, *, owner_id: int, page: PageParams) -> Page[Account]:
+    query = select(Mute.id, Account).join(Account, Account.id == Mute.target_account_id).where(
+        Mute.account_id == owner_id)
+    return await _account_page(session, query, Mute.id, page)

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from agora import __version__
 from agora.accounts.entities import MISSING_AVATAR, MISSING_HEADER
 from agora.kit.runtime import runtime_of
+from agora.kit.time import iso
 from agora.models import Account
 from agora.social import notifications
 from agora.web import i18n
@@ -40,7 +41,7 @@ def _environment() -> Environment:
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(ago=i18n.ago, full_datetime=i18n.full_datetime, number=i18n.number,
-                       compact=i18n.compact)
+                       compact=i18n.compact, iso=iso)
     env.globals.update(html_lang=i18n.html_lang, locales=i18n.LOCALES, current_locale=i18n.current,
                        version=__version__, new_key=new_key, account_avatar=account_avatar,
                        account_header=account_header)

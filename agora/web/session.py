@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from agora.accounts import oauth
+from agora.accounts.auth import WEB_SESSION_COOKIE
 from agora.accounts.oauth import Grant, resolve_bearer
 from agora.accounts.scopes import TOP_LEVEL
 from agora.kit.errors import AgoraError, Forbidden, Unauthorized
 from agora.kit.runtime import runtime_of
 from agora.models import Account
 
-SESSION_COOKIE = "agora_session"
+SESSION_COOKIE = WEB_SESSION_COOKIE
 CSRF_COOKIE = "agora_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"

@@ -15,13 +15,12 @@ from agora.accounts.oauth import Grant
 from agora.accounts.service import get_account
 from agora.kit.http import page_params, paged, path_id, truthy
 from agora.kit.ids import parse_id
-from agora.kit.pagination import Page, PageParams
+from agora.kit.pagination import Page
 from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
-from agora.models import Account, Block, Follow, FollowRequest, Mute
+from agora.models import Account
 from agora.social import graph, timelines
 from agora.social.entities import render_statuses
-from agora.social.visibility import blocked_either_way
 
 router = APIRouter(tags=["accounts"])
 
@@ -76,12 +75,9 @@ async def relationships(request: Request, grant: Grant = Depends(member("read:fo
         return [r.json() for r in await graph.relationships(session, viewer_id=grant.account.id, target_ids=found)]
 
 
-async def _account_page(request: Request, session: AsyncSession, query, cursor, page: PageParams) -> JSONResponse:
-    rows = page.finish(list((await session.execute(page.apply(query, cursor))).all()))
-    accounts = [row[1] for row in rows if not row[1].suspended]
-    result = Page.of(rows, [row[0] for row in rows])
+def _accounts(request: Request, found: Page[Account]) -> JSONResponse:
     settings = runtime_of(request).settings
-    return paged(request, result, [account_json(a, settings) for a in accounts])
+    return paged(request, found, [account_json(a, settings) for a in found.items])
 
 
 async def _visible_account(session: AsyncSession, request: Request, account_id: str) -> tuple[Account, Account | None]:
@@ -94,11 +90,9 @@ async def followers(request: Request, account_id: str) -> JSONResponse:
     page = page_params(request)
     async with runtime_of(request).db.transaction(write=False) as session:
         target, viewer = await _visible_account(session, request, account_id)
-        query = select(Follow.id, Account).join(Account, Account.id == Follow.account_id).where(
-            Follow.target_account_id == target.id)
-        if viewer is not None:
-            query = query.where(Account.id.not_in(blocked_either_way(viewer.id)))
-        return await _account_page(request, session, query, Follow.id, page)
+        found = await graph.followers(session, account_id=target.id, viewer_id=viewer.id if viewer else None,
+                                      page=page)
+    return _accounts(request, found)
 
 
 @router.get("/api/v1/accounts/{account_id}/following")
@@ -106,11 +100,9 @@ async def following(request: Request, account_id: str) -> JSONResponse:
     page = page_params(request)
     async with runtime_of(request).db.transaction(write=False) as session:
         target, viewer = await _visible_account(session, request, account_id)
-        query = select(Follow.id, Account).join(Account, Account.id == Follow.target_account_id).where(
-            Follow.account_id == target.id)
-        if viewer is not None:
-            query = query.where(Account.id.not_in(blocked_either_way(viewer.id)))
-        return await _account_page(request, session, query, Follow.id, page)
+        found = await graph.following(session, account_id=target.id, viewer_id=viewer.id if viewer else None,
+                                      page=page)
+    return _accounts(request, found)
 
 
 @router.get("/api/v1/accounts/{account_id}/statuses")
@@ -135,9 +127,8 @@ async def account_statuses(request: Request, account_id: str) -> JSONResponse:
 async def follow_requests(request: Request, grant: Grant = Depends(member("read:follows"))) -> JSONResponse:
     page = page_params(request)
     async with runtime_of(request).db.transaction(write=False) as session:
-        query = select(FollowRequest.id, Account).join(Account, Account.id == FollowRequest.account_id).where(
-            FollowRequest.target_account_id == grant.account.id)
-        return await _account_page(request, session, query, FollowRequest.id, page)
+        found = await graph.follow_requesters(session, owner_id=grant.account.id, page=page)
+    return _accounts(request, found)
 
 
 @router.post("/api/v1/follow_requests/{account_id}/authorize")
@@ -160,15 +151,13 @@ async def reject_follow(request: Request, account_id: str, grant: Grant = Depend
 async def blocks(request: Request, grant: Grant = Depends(member("read:blocks"))) -> JSONResponse:
     page = page_params(request)
     async with runtime_of(request).db.transaction(write=False) as session:
-        query = select(Block.id, Account).join(Account, Account.id == Block.target_account_id).where(
-            Block.account_id == grant.account.id)
-        return await _account_page(request, session, query, Block.id, page)
+        found = await graph.blocked_accounts(session, owner_id=grant.account.id, page=page)
+    return _accounts(request, found)
 
 
 @router.get("/api/v1/mutes")
 async def mutes(request: Request, grant: Grant = Depends(member("read:mutes"))) -> JSONResponse:
     page = page_params(request)
     async with runtime_of(request).db.transaction(write=False) as session:
-        query = select(Mute.id, Account).join(Account, Account.id == Mute.target_account_id).where(
-            Mute.account_id == grant.account.id)
-        return await _account_page(request, session, query, Mute.id, page)
+        found = await graph.muted_accounts(session, owner_id=grant.account.id, page=page)
+    return _accounts(request, found)

@@ -105,6 +105,8 @@ def _check_sign_up(form: dict, approval: bool) -> FieldErrors:
 
 @router.post("/auth/sign_up", dependencies=[Depends(rate_limited("sign_up"))])
 async def sign_up(request: Request) -> Response:
+    if await current_viewer(request) is not None:  # a signed-in browser does not make another account
+        return RedirectResponse("/home", status_code=303)
     raw = await request.form()
     runtime = runtime_of(request)
     settings = runtime.settings

@@ -6,7 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from agora.instance.about import about
+from agora.instance.about import facts
+from agora.kit.runtime import runtime_of
+from agora.social import timelines
+from agora.web.feeds import read_feed
 from agora.web.i18n import N_
 from agora.web.i18n import gettext as _
 from agora.web.render import page, prepare
@@ -20,7 +23,11 @@ async def index(request: Request) -> Response:
     """Signed in: your home timeline. Signed out: what this server is, and how to join."""
     if await current_viewer(request) is not None:
         return RedirectResponse("/home", status_code=303)
-    return await about(request)
+    async with runtime_of(request).db.transaction(write=False) as session:
+        server = await facts(session)
+        posts = await read_feed(session, request, feed=timelines.public_feed(None), viewer_id=None)
+    posts.more_url = None  # the rest is on Explore (linked below the posts), not scrolled in here
+    return await page(request, "landing.html", {"facts": server, "posts": posts})
 
 
 def _soon(path: str, title: str, lead: str) -> None:
