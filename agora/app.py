@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
 from agora import __version__
 from agora.accounts import api as accounts_api
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.add_middleware(RequestMiddleware)
+    # Pages and JSON compress ~10×; Starlette leaves event streams (SSE) uncompressed, as they must be.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,

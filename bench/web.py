@@ -191,7 +191,7 @@ def html_breakdown(html: str) -> dict[str, int]:
         return sum(len(m.encode()) for m in re.findall(pattern, html, re.S))
 
     return {"whole page": len(html.encode()), "post cards": size(r"<article.*?</article>"),
-            "action bars under the posts": size(r'<footer class="actions">.*?</footer>'),
+            "action bars under the posts": size(r'<(?:form|footer) class="actions".*?</(?:form|footer)>'),
             "hidden CSRF inputs": size(r'<input type="hidden" name="csrf"[^>]*>'),
             "inline icon markup (svg + use)": size(r"<svg class=\"icon\"[^>]*>\s*<use[^>]*/?>\s*</svg>"),
             "indentation": sum(len(m) - 1 for m in re.findall(r"\n[ \t]+", html))}

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from agora.kit.errors import AgoraError
 from agora.web.i18n import gettext as _
@@ -21,7 +22,19 @@ def install(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     # Mounted before the server's own /static, which would otherwise claim /static/web/… first.
-    app.mount("/static/web", StaticFiles(directory=STATIC_DIR), name="web-static")
+    app.mount("/static/web", VersionedStaticFiles(directory=STATIC_DIR), name="web-static")
+
+
+class VersionedStaticFiles(StaticFiles):
+    """Pages link to `/static/web/agora.css?v=<version>`: a versioned address never changes content,
+    so browsers may keep it for a year; a bare address is revalidated (by ETag) every time."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"
+        return response
 
 
 def is_web_request(request: Request) -> bool:

@@ -7,6 +7,7 @@ speak the reader's language.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,21 @@ def account_header(account: Account) -> str:
     return f"/media/{account.header_path}" if account.header_path else MISSING_HEADER
 
 
+class DedentingLoader(FileSystemLoader):
+    """Templates are indented for people; the pages they make need not be. Leading whitespace is
+    dropped from each line of the template *source* (never from what members wrote, which is
+    inserted later), a few KB off every timeline page."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return _INDENT.sub("", source), filename, uptodate
+
+
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=DedentingLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(ago=i18n.ago, full_datetime=i18n.full_datetime, number=i18n.number,

@@ -159,3 +159,50 @@ def test_forms_keep_what_was_typed_and_say_what_is_wrong(new_page) -> None:
     page.locator("form#compose button[type=submit]").click()
     expect(page.locator("#status-error")).to_be_visible()
     expect(page.locator("#timeline .post")).to_have_count(0)
+
+
+def test_read_post_and_follow_with_javascript_off(new_page) -> None:
+    writer = new_page()
+    sign_up(writer, "wren")
+    compose(writer, "Plain HTML still works 👍")
+    expect(writer.locator("#timeline .post").first).to_contain_text("Plain HTML still works")
+
+    reader = new_page(java_script_enabled=False)
+    sign_up(reader, "rhea")
+    reader.goto("/@wren")
+    expect(reader.locator("main")).to_contain_text("Plain HTML still works")
+    reader.locator(".profile-actions button", has_text="Follow").click()  # a plain form post, then a redirect
+    expect(reader.locator(".profile-actions button")).to_contain_text(re.compile("Following|Unfollow"))
+    reader.goto("/home")
+    expect(reader.locator("#timeline")).to_contain_text("Plain HTML still works")
+    reader.locator("form#compose textarea").fill("Posted without a line of JavaScript")
+    reader.locator("form#compose button[type=submit]").click()
+    expect(reader).to_have_url(re.compile(r"/home$"))
+    expect(reader.locator("#timeline .post").first).to_contain_text("Posted without a line of JavaScript")
+    reader.locator("#timeline .post", has_text="Plain HTML").locator("button.like").click()
+    expect(reader.locator("#timeline .post", has_text="Plain HTML").locator("button.like")).to_have_attribute(
+        "aria-pressed", "true")
+
+
+def test_phone_and_desktop_layouts_and_the_dark_theme(new_page) -> None:
+    phone = new_page(viewport=(390, 844), color_scheme="dark")
+    sign_up(phone, "pat")
+    expect(phone.locator("nav.bottom")).to_be_visible()
+    expect(phone.locator("header.side")).to_be_hidden()
+    expect(phone.locator("a.fab")).to_be_visible()
+    background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(11, 15, 20)", background  # the dark palette, from the system setting
+    # Nothing is wider than the phone's screen (no sideways scrolling).
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+    desktop = new_page(viewport=(1280, 800), color_scheme="light")
+    sign_up(desktop, "dee")
+    expect(desktop.locator("header.side nav")).to_be_visible()
+    expect(desktop.locator("nav.bottom")).to_be_hidden()
+    assert desktop.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+
+    # Keyboard: the first Tab reaches "Skip to content", which moves focus to the main column.
+    desktop.keyboard.press("Tab")
+    expect(desktop.locator("a.skip-link")).to_be_focused()
+    desktop.keyboard.press("Enter")
+    assert desktop.evaluate("document.activeElement.id") == "main"

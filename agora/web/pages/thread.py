@@ -238,6 +238,8 @@ async def edit(request: Request, status_id: str, viewer: Viewer = Depends(requir
 # Last: its `{action}` would otherwise claim /delete and /edit above.
 @router.post("/web/statuses/{status_id}/{action}")
 async def react(request: Request, status_id: str, action: str, viewer: Viewer = Depends(require_viewer)) -> Response:
+    if action == "react":  # the card's one form: the clicked button names the action
+        action = forms.text(await request.form(), "do", limit=20)
     if action not in ACTIONS:
         raise NotFound()
     card_id = path_id(status_id)

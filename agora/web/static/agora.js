@@ -99,7 +99,7 @@
     const timeline = document.getElementById("timeline");
     if (!bar || !timeline || !window.htmx) return;
     const first = timeline.querySelector(".post");
-    const since = first ? first.dataset.id : bar.dataset.since;
+    const since = first ? first.id.replace("post-", "") : bar.dataset.since;
     htmx.ajax("GET", bar.dataset.url + "?since_id=" + encodeURIComponent(since || ""), {
       target: "#timeline", swap: "afterbegin", headers: { "X-Agora-Fragment": "new" },
     }).then(() => {
