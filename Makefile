@@ -42,8 +42,8 @@ bench: dev
 
 ## make messages: extract the web app's interface text and merge it into the de and zh_Hans catalogs
 messages: dev
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o agora/web/locale/messages.pot .
-	$(BIN)/pybabel update -i agora/web/locale/messages.pot -d agora/web/locale --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location -o agora/web/locale/messages.pot .
+	$(BIN)/pybabel update -i agora/web/locale/messages.pot -d agora/web/locale --ignore-obsolete
 
 ## make screenshots: the main pages at phone and desktop widths, in docs/screenshots/
 screenshots: dev

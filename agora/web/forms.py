@@ -7,7 +7,10 @@ import secrets
 
 from starlette.datastructures import FormData, UploadFile
 
+from agora.config import Settings
 from agora.kit.ids import parse_id
+from agora.social.statuses import MAX_SPOILER
+from agora.web.i18n import gettext as _
 
 FieldErrors = dict[str, str]
 
@@ -41,3 +44,17 @@ def new_key() -> str:
     """A one-time key rendered into a form, so a form sent twice (a double click, a resend after a
     network error) makes one post, not two."""
     return secrets.token_urlsafe(16)
+
+
+def post_text_errors(text: str, spoiler: str, settings: Settings, *, has_media: bool,
+                     empty: str | None = None) -> FieldErrors:
+    """What a new post and an edit share: text within the limit (or images), a short warning."""
+    errors: FieldErrors = {}
+    if not text.strip() and not has_media:
+        errors["status"] = empty or _("Write something.")
+    elif len(text) > settings.max_status_chars:
+        errors["status"] = _("Posts can be at most %(max)d characters; this one has %(n)d.") % {
+            "max": settings.max_status_chars, "n": len(text)}
+    if len(spoiler) > MAX_SPOILER:
+        errors["spoiler_text"] = _("The content warning can be at most %(max)d characters.") % {"max": MAX_SPOILER}
+    return errors

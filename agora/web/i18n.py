@@ -65,6 +65,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ungettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """A word that translates differently by use: "Post" the heading (Beitrag) vs the button (Posten)."""
+    return translations(current()).pgettext(context, message)
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return translations(current()).npgettext(context, singular, plural, n)
+
+
 _ = gettext
 
 

@@ -53,7 +53,8 @@ _INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 def _environment() -> Environment:
     env = Environment(loader=DedentingLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True,  # type: ignore[attr-defined]
+                                  pgettext=i18n.pgettext, npgettext=i18n.npgettext)
     env.filters.update(ago=i18n.ago, full_datetime=i18n.full_datetime, number=i18n.number,
                        compact=i18n.compact, iso=iso)
     env.globals.update(html_lang=i18n.html_lang, locales=i18n.LOCALES, current_locale=i18n.current,
@@ -81,6 +82,8 @@ async def prepare(request: Request) -> Viewer | None:
     viewer = await current_viewer(request)
     i18n.use(await locale_for(request, viewer))
     request.scope["agora.web"] = True  # errors on this request render as pages, not JSON
+    if viewer is not None:
+        request.scope["agora.grant"] = viewer.grant  # rate limits count per member, as on the API
     return viewer
 
 

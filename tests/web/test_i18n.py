@@ -20,24 +20,24 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
 
 
 @pytest.fixture(scope="module")
-def source_messages(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def source_messages(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str | None, str]]:
     """Every translatable string in the code and templates right now (what `make messages` extracts)."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(ROOT / "babel.cfg"), "-k", "N_",
                                 "--no-location", "-o", str(pot), str(ROOT)])
     with pot.open("rb") as f:
-        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+        return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(f) if m.id}
 
 
 @pytest.mark.parametrize("locale", SHIPPED)
-def test_every_interface_string_is_translated(locale: str, source_messages: set[str]) -> None:
+def test_every_interface_string_is_translated(locale: str, source_messages: set[tuple[str | None, str]]) -> None:
     with (i18n.LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
         catalog = read_po(f, locale=locale)
     translated = {}
     for message in catalog:
         if not message.id or message.fuzzy:
             continue
-        key = message.id if isinstance(message.id, str) else message.id[0]
+        key = (message.context, message.id if isinstance(message.id, str) else message.id[0])
         text = message.string if isinstance(message.string, str) else message.string[0]
         if text:
             translated[key] = message.string
@@ -52,9 +52,10 @@ def test_translations_keep_their_placeholders(locale: str) -> None:
     for message in catalog:
         if not message.id or not message.string:
             continue
-        source = message.id if isinstance(message.id, str) else message.id[0]
+        sources = [message.id] if isinstance(message.id, str) else list(message.id)
+        source = sources[0]
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
-        wanted = {a or b for a, b in PLACEHOLDER.findall(source)}
+        wanted = {a or b for text in sources for a, b in PLACEHOLDER.findall(text)}
         for text in strings:
             got = {a or b for a, b in PLACEHOLDER.findall(text)}
             # A plural form may drop %(num)d ("one post"), but must never invent a name the code does not pass.

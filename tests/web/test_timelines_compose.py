@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import re
 
+import httpx
 from PIL import Image
 
-from tests.factories import PASSWORD, Member, post
+from agora.app import create_app
+from tests.conftest import make_settings
+from tests.factories import PASSWORD, Member, make_member, post
 from tests.web.pages import csrf_of, form_post, signed_in
 
 
@@ -217,3 +220,20 @@ async def test_unknown_pages_and_posts_are_friendly_404s(client) -> None:
     missing = await client.get("/statuses/123456789")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     assert "<html" in missing.text
+
+
+async def test_posting_from_the_browser_is_rate_limited_per_member(database_url: str, tmp_path) -> None:
+    app = create_app(make_settings(database_url, tmp_path, rate_limit_statuses=2))
+    await app.state.runtime.start()
+    try:
+        member = await make_member(app.state.runtime, "quick")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as web:
+            signed_in(web, member)
+            csrf = csrf_of((await web.get("/home")).text)
+            answers = [await web.post("/web/statuses", data={"csrf": csrf, "status": f"post {i}",
+                                                              "visibility": "public"}) for i in range(3)]
+            assert [a.status_code for a in answers] == [303, 303, 429]
+            assert "<html" in answers[2].text and "Too many requests" in answers[2].text
+            assert len(await api_statuses(web, member)) == 2
+    finally:
+        await app.state.runtime.stop()

@@ -9,6 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from agora.accounts import idempotency
+from agora.accounts.auth import rate_limited
+from agora.config import Settings
 from agora.kit.errors import AgoraError, NotFound
 from agora.kit.ids import parse_id
 from agora.kit.runtime import runtime_of
@@ -50,19 +52,11 @@ async def compose_page(request: Request, viewer: Viewer = Depends(require_viewer
                                                  "target": "replies" if reply_id else "timeline"})
 
 
-def _check(form: FormData, settings: Any) -> FieldErrors:
+def _check(form: FormData, settings: Settings) -> FieldErrors:
     """The refusals we can name a field for, in the reader's language, before touching the database."""
-    errors: FieldErrors = {}
-    body = forms.text(form, "status")
     chosen = forms.files(form, "media")
-    if not body.strip() and not chosen:
-        errors["status"] = _("Write something or add an image.")
-    elif len(body) > settings.max_status_chars:
-        errors["status"] = _("Posts can be at most %(max)d characters; this one has %(n)d.") % {
-            "max": settings.max_status_chars, "n": len(body)}
-    if len(forms.text(form, "spoiler_text")) > statuses.MAX_SPOILER:
-        errors["spoiler_text"] = _("The content warning can be at most %(max)d characters.") % {
-            "max": statuses.MAX_SPOILER}
+    errors = forms.post_text_errors(forms.text(form, "status"), forms.text(form, "spoiler_text"), settings,
+                                    has_media=bool(chosen), empty=_("Write something or add an image."))
     if forms.text(form, "visibility", limit=20) not in VISIBILITIES:
         errors["visibility"] = _("Choose who can see this post.")
     if len(chosen) > settings.max_media_attachments:
@@ -72,7 +66,7 @@ def _check(form: FormData, settings: Any) -> FieldErrors:
     return errors
 
 
-@router.post("/web/statuses")
+@router.post("/web/statuses", dependencies=[Depends(rate_limited("statuses"))])
 async def create(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     form = await request.form()
     runtime = runtime_of(request)

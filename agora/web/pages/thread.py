@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.service import is_public
-from agora.config import Settings
 from agora.kit.errors import BadRequest, NotFound, Unprocessable
 from agora.kit.http import path_id
 from agora.kit.ids import parse_id
@@ -27,7 +26,6 @@ from agora.models import Status
 from agora.social import interactions, statuses
 from agora.social.entities import viewer_state
 from agora.web import forms
-from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
 from agora.web.render import back, fragment, is_htmx, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
@@ -169,19 +167,6 @@ async def _card_for(session: AsyncSession, post: Status, candidate: int | None) 
     return candidate if wraps == post.id else post.id
 
 
-def _edit_errors(text: str, spoiler: str, settings: Settings, *, has_media: bool) -> FieldErrors:
-    errors: FieldErrors = {}
-    if not text.strip() and not has_media:
-        errors["status"] = _("Write something.")
-    elif len(text) > settings.max_status_chars:
-        errors["status"] = _("Posts can be at most %(max)d characters; this one has %(n)d.") % {
-            "max": settings.max_status_chars, "n": len(text)}
-    if len(spoiler) > statuses.MAX_SPOILER:
-        errors["spoiler_text"] = _("The content warning can be at most %(max)d characters.") % {
-            "max": statuses.MAX_SPOILER}
-    return errors
-
-
 async def _edit_form(request: Request, context: dict[str, Any], *, status: int = 200) -> Response:
     if is_htmx(request):
         return await fragment(request, "_edit.html", context, status=status)
@@ -210,7 +195,8 @@ async def edit(request: Request, status_id: str, viewer: Viewer = Depends(requir
     async with runtime.db.transaction(write=False) as session:
         post = await _own(session, viewer, path_id(status_id))
         card_id = await _card_for(session, post, forms.an_id(form, "card"))
-    errors = _edit_errors(kept["status"], kept["spoiler_text"], runtime.settings, has_media=bool(post.media))
+    errors = forms.post_text_errors(kept["status"], kept["spoiler_text"], runtime.settings,
+                                    has_media=bool(post.media))
     if not errors:
         spoiler = kept["spoiler_text"].strip()
         # A warning marks the post sensitive; removing it un-marks a text post, while a post with

@@ -17,10 +17,13 @@
     htmx.config.scrollIntoViewOnBoost = false;
   }
 
-  function toast(message) {
+  // Interface text lives in the page (data-msg-*), translated by the server like everything else.
+  function message(name) { return document.body.dataset["msg" + name[0].toUpperCase() + name.slice(1)] || name; }
+
+  function toast(text) {
     const box = document.getElementById("toast");
     if (!box) return;
-    box.textContent = message;
+    box.textContent = text;
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { box.textContent = ""; }, 4000);
   }
@@ -54,7 +57,7 @@
       const id = input.id + "-alt-" + index;
       const label = document.createElement("label");
       label.htmlFor = id;
-      label.textContent = (box.querySelector("label.alt-static") || {}).textContent || "Alt text";
+      label.textContent = (box.querySelector("label.alt-static") || {}).textContent || "";
       const alt = document.createElement("input");
       alt.id = id;
       alt.name = "alt";
@@ -138,9 +141,9 @@
 
   document.addEventListener("htmx:responseError", (event) => {
     const text = (event.detail.xhr && event.detail.xhr.responseText) || "";
-    toast(text.length < 300 ? text : "Something went wrong.");
+    toast(text.length < 300 ? text : message("failed"));
   });
-  document.addEventListener("htmx:sendError", () => toast(navigator.onLine ? "Could not reach the server." : "You are offline."));
+  document.addEventListener("htmx:sendError", () => toast(message(navigator.onLine ? "unreachable" : "offline")));
 
   document.addEventListener("DOMContentLoaded", () => {
     configureHtmx();
