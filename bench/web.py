@@ -149,7 +149,7 @@ async def get(client: httpx.AsyncClient, path: str, seeded: Seeded | None, cooki
     """GET as the reader (session cookie, or bearer token when not `cookie`), or signed out (no `seeded`)."""
     headers = {}
     if seeded:
-        headers = {"Cookie": f"{SESSION_COOKIE}={seeded.token}"} if cookie else {
+        headers = {"Cookie": f"{SESSION_COOKIE}={seeded.cookie}"} if cookie else {
             "Authorization": f"Bearer {seeded.token}"}
     client.cookies.clear()  # nothing a response set is sent back: every request carries only its own
     response = await client.get(path, headers=headers)
@@ -247,7 +247,7 @@ def in_chromium(figures: Figures, database_url: str, data_dir: Path, seeded: See
                                 context.close()
                             context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
                             if signed_in:
-                                context.add_cookies([{"name": SESSION_COOKIE, "value": seeded.token,
+                                context.add_cookies([{"name": SESSION_COOKIE, "value": seeded.cookie,
                                                       "url": server.url}])
                             page = context.new_page()
                         response = page.goto(server.url + path, wait_until="load")

@@ -229,7 +229,8 @@ def write_markdown(path: Path, f: Figures, notes: list[str], command: str, start
         f"- **Server**: the app in this process over `httpx.ASGITransport` (no network, no uvicorn), one "
         f"request at a time, {f.requests} timed requests per target after a warm-up of 10, the three targets "
         "interleaved so that drift hits them alike. The page is signed in with the session cookie "
-        "(`agora_session`: the reader's access token); the JSON API gets the same token as a bearer token. "
+        "(`agora_session`: a web session opened for the reader, as signing in does); the JSON API gets "
+        "the reader's access token as a bearer token. "
         "The HTML fragment is the same route with `?fragment=list` (what infinite scroll fetches): the 40 "
         "cards without the layout. Before timing, the three were checked to show the same 40 posts; SQL "
         "statements counted with an engine event listener.",

@@ -18,6 +18,7 @@ from agora.accounts.secrets import Passwords
 from agora.kit.runtime import Runtime
 from agora.models import Account
 from agora.social import graph, interactions, statuses
+from agora.web.session import open_session
 from bench.community import WORDS
 
 DISPLAY_NAMES = [
@@ -47,7 +48,8 @@ TAGS = ["#photography", "#Berlin", "#opensource", "#coffee", "#python", "#music"
 @dataclass
 class Seeded:
     reader_id: int
-    token: str  # the reader's access token: a web session cookie or an API bearer token
+    token: str  # the reader's access token, for the JSON API's bearer header
+    cookie: str  # the reader's web session, for the browser's session cookie
     authors: int
     posts: int  # statuses in the reader's home timeline: originals, replies and boosts
     kinds: dict[str, int]
@@ -90,6 +92,8 @@ async def seed(runtime: Runtime, *, authors: int = 20, posts: int = 220, seed: i
         for author_id in ids[1:]:
             await graph.follow(session, follower=reader, target_id=author_id)
         issued = await oauth.issue_token(session, app=None, account=reader, scopes=sorted(TOP_LEVEL))
+        # The browser's cookie takes only a web session (what signing in makes); the API, the token.
+        cookie = await open_session(session, account=reader)
     kinds = {"English": 0, "German": 0, "Chinese": 0, "reply": 0, "boost": 0, "content warning": 0}
     made: list[int] = []
     for n in range(posts):
@@ -116,4 +120,4 @@ async def seed(runtime: Runtime, *, authors: int = 20, posts: int = 220, seed: i
             await interactions.favourite(session, account=reader, status_id=status_id)
         for status_id in made[-60::15]:
             await interactions.bookmark(session, account=reader, status_id=status_id)
-    return Seeded(ids[0], issued.access_token, authors, posts, kinds)
+    return Seeded(ids[0], issued.access_token, cookie, authors, posts, kinds)

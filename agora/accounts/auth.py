@@ -18,18 +18,32 @@ from agora.models import Account
 WEB_SESSION_COOKIE = "agora_session"
 
 
+async def web_session_grant(connection: HTTPConnection) -> Grant | None:
+    """The web session this browser's cookie proves, if any (cached for the request).
+
+    Only a token the web app's sign-in minted counts: an app's access token, whatever its scopes,
+    placed in the cookie is ignored, so a narrow token can never be widened into a full session.
+    """
+    if "agora.web_session" in connection.scope:
+        return connection.scope["agora.web_session"]
+    token = connection.cookies.get(WEB_SESSION_COOKIE)
+    grant: Grant | None = None
+    if token:
+        async with runtime_of(connection).db.transaction(write=False) as session:
+            try:
+                grant = await resolve_bearer(session, token=token)
+            except Unauthorized:
+                grant = None
+    if grant is not None and not (grant.web_session and grant.account is not None and grant.account.approved):
+        grant = None
+    connection.scope["agora.web_session"] = grant
+    return grant
+
+
 async def web_session_account(connection: HTTPConnection) -> Account | None:
     """The approved member signed in to the web app on this browser, if any."""
-    token = connection.cookies.get(WEB_SESSION_COOKIE)
-    if not token:
-        return None
-    async with runtime_of(connection).db.transaction(write=False) as session:
-        try:
-            grant = await resolve_bearer(session, token=token)
-        except Unauthorized:
-            return None
-    account = grant.account
-    return account if account is not None and account.approved else None
+    grant = await web_session_grant(connection)
+    return grant.account if grant is not None else None
 
 
 def bearer_token(connection: HTTPConnection) -> str | None:

@@ -116,7 +116,7 @@ def check_redirect(app: OAuthApp, redirect_uri: str | None) -> str:
 
 async def issue_token(
     session: AsyncSession, *, app: OAuthApp | None, account: Account | None, scopes: list[str],
-    with_refresh: bool = True, ttl: timedelta | None = None,
+    with_refresh: bool = True, ttl: timedelta | None = None, web_session: bool = False,
 ) -> IssuedToken:
     access = new_secret()
     refresh = new_secret() if with_refresh and account is not None else None
@@ -124,6 +124,7 @@ async def issue_token(
         token_hash=digest(access), refresh_hash=digest(refresh) if refresh else None,
         app_id=app.id if app else None, account_id=account.id if account else None,
         scopes=" ".join(scopes), created_at=(now := utcnow()), expires_at=now + ttl if ttl else None,
+        web_session=web_session,
     )
     session.add(token)
     await session.flush()
@@ -243,6 +244,7 @@ class Grant:
     scopes: tuple[str, ...]  # in the order granted
     app_id: int | None
     app_name: str | None
+    web_session: bool = False  # the web app's own session token (see agora/web/session.py)
 
 
 async def resolve_bearer(session: AsyncSession, *, token: str) -> Grant:
@@ -263,4 +265,10 @@ async def resolve_bearer(session: AsyncSession, *, token: str) -> Grant:
         raise Unauthorized("The access token expired")
     if stored.account_id is not None and (account is None or account.suspended):
         raise Unauthorized("The access token is invalid")
-    return Grant(stored.id, account, tuple(stored.scopes.split()), stored.app_id, app_name)
+    return Grant(stored.id, account, tuple(stored.scopes.split()), stored.app_id, app_name, stored.web_session)
+
+
+async def revoke_by_id(session: AsyncSession, *, token_id: int) -> None:
+    """Revoke one token the caller already holds a grant for (signing a browser out)."""
+    await session.execute(update(OAuthToken).where(OAuthToken.id == token_id, OAuthToken.revoked_at.is_(None))
+                          .values(revoked_at=utcnow()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.models.base import Base, created_at, snowflake_pk
@@ -55,3 +55,5 @@ class OAuthToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Minted by the web app's sign-in for the session cookie; only these are accepted from that cookie.
+    web_session: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())

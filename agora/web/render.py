@@ -24,7 +24,7 @@ from agora.models import Account
 from agora.social import notifications
 from agora.web import i18n
 from agora.web.forms import new_key
-from agora.web.session import CSRF_COOKIE, Viewer, csrf_token, current_viewer
+from agora.web.session import CSRF_COOKIE, Viewer, csrf_token, current_viewer, same_site_path
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -129,7 +129,5 @@ async def fragment(request: Request, template: str, context: dict[str, Any], *, 
 
 def back(request: Request, fallback: str = "/home") -> RedirectResponse:
     """After a form post without JavaScript: return to the page the form was on (same site only)."""
-    referer = request.headers.get("referer") or ""
-    base = str(request.base_url).rstrip("/")
-    target = referer[len(base):] if referer.startswith(base + "/") else fallback
-    return RedirectResponse(target or fallback, status_code=303)
+    target = same_site_path(request, request.headers.get("referer")) or fallback
+    return RedirectResponse(target, status_code=303)

@@ -1,8 +1,9 @@
 """Who is using the browser: a cookie session backed by an ordinary access token, and CSRF tokens.
 
-A web session *is* an OAuth access token (issued to no app, with every scope) kept in an
-HttpOnly cookie. So one mechanism serves the API and the browser: revoking the token signs the
-browser out, its streams end at the next heartbeat, and nothing new needs storing.
+A web session *is* an OAuth access token (issued to no app, with the top-level scopes, marked
+`web_session`, valid for 30 days) kept in an HttpOnly cookie. So one mechanism serves the API and
+the browser: revoking the token signs the browser out, and its streams end at the next heartbeat.
+Only tokens the sign-in minted are accepted from the cookie: an app's token is not a session.
 
 CSRF: signed in, the form token is an HMAC of the session token (stateless, and useless without
 the cookie); signed out (sign-in and sign-up forms), a random double-submit cookie. Cookies are
@@ -13,27 +14,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from agora.accounts import oauth
-from agora.accounts.auth import WEB_SESSION_COOKIE
-from agora.accounts.oauth import Grant, resolve_bearer
+from agora.accounts.auth import WEB_SESSION_COOKIE, web_session_grant
+from agora.accounts.oauth import Grant
 from agora.accounts.scopes import TOP_LEVEL
-from agora.kit.errors import AgoraError, Forbidden, Unauthorized
-from agora.kit.runtime import runtime_of
+from agora.kit.errors import AgoraError, Forbidden
 from agora.models import Account
 
 SESSION_COOKIE = WEB_SESSION_COOKIE
 CSRF_COOKIE = "agora_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-WEB_APP_NAME = "Agora Web"
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SESSION_DAYS = 30
 _SCOPES = sorted(TOP_LEVEL)  # the top-level scopes imply all the rest
 
@@ -61,16 +63,10 @@ async def current_viewer(connection: HTTPConnection) -> Viewer | None:
     """The member this browser is signed in as, or None (cached for the request)."""
     if "agora.viewer" in connection.scope:
         return connection.scope["agora.viewer"]
-    token = connection.cookies.get(SESSION_COOKIE)
-    viewer: Viewer | None = None
-    if token:
-        async with runtime_of(connection).db.transaction(write=False) as session:
-            try:
-                grant = await resolve_bearer(session, token=token)
-            except Unauthorized:
-                grant = None
-        if grant is not None and grant.account is not None and grant.account.approved:
-            viewer = Viewer(grant.account, token, grant)
+    grant = await web_session_grant(connection)
+    viewer = None
+    if grant is not None and grant.account is not None:
+        viewer = Viewer(grant.account, connection.cookies[SESSION_COOKIE], grant)
     connection.scope["agora.viewer"] = viewer
     return viewer
 
@@ -82,21 +78,46 @@ async def require_viewer(request: Request) -> Viewer:
     return viewer
 
 
+def same_site_path(request: Request, url: str | None) -> str | None:
+    """The path (and query) of `url` if it points into this site, else None: Referer and
+    HX-Current-URL are the browser's word, and must never turn a redirect into a way off-site."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != (request.url.scheme, request.url.netloc):
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else None
+
+
 def sign_in_url(request: Request) -> str:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"/auth/sign_in?next={quote(target, safe='')}"
+    """Sign in, then come back: to this page, or (for a refused form post) to the page the form was on."""
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        target = same_site_path(request, request.headers.get("hx-current-url") or request.headers.get("referer"))
+    return f"/auth/sign_in?next={quote(target or '/home', safe='')}"
 
 
-async def start_session(session: AsyncSession, *, account: Account, response: Response, request: Request) -> str:
-    """Issue a fresh session token for `account` (in the caller's transaction) and set its cookie."""
-    issued = await oauth.issue_token(session, app=None, account=account, scopes=_SCOPES, with_refresh=False)
-    response.set_cookie(SESSION_COOKIE, issued.access_token, max_age=SESSION_DAYS * 86400, httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https", path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+async def open_session(session: AsyncSession, *, account: Account) -> str:
+    """A new web session token for `account`, in the caller's transaction (sign-in, sign-up, bench)."""
+    issued = await oauth.issue_token(session, app=None, account=account, scopes=_SCOPES, with_refresh=False,
+                                     ttl=timedelta(days=SESSION_DAYS), web_session=True)
     return issued.access_token
 
 
-def end_session(response: Response) -> None:
+async def start_session(session: AsyncSession, *, account: Account, response: Response, request: Request) -> str:
+    """Open a session for `account` and give this browser its cookie (a fresh token: no fixation)."""
+    token = await open_session(session, account=account)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return token
+
+
+async def end_session(session: AsyncSession, *, viewer: Viewer, response: Response) -> None:
+    """Revoke, not just forget: a copied cookie stops working too, and open live streams end."""
+    await oauth.revoke_by_id(session, token_id=viewer.grant.token_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -105,7 +126,7 @@ def csrf_token(request: Request, viewer: Viewer | None) -> str:
     if viewer is not None:
         return _session_csrf(viewer.token)
     existing = request.cookies.get(CSRF_COOKIE)
-    if existing and len(existing) <= 64:
+    if existing and _TOKEN_CHARS.fullmatch(existing):  # it is echoed into the page: only token characters
         return existing
     minted = request.scope.get("agora.new_csrf") or secrets.token_urlsafe(24)
     request.scope["agora.new_csrf"] = minted  # set as a cookie on the response by the page renderer

@@ -7,14 +7,18 @@ import re
 import httpx
 
 from agora.web.session import SESSION_COOKIE
-from tests.factories import Member
+from tests.factories import PASSWORD, Member
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def signed_in(client: httpx.AsyncClient, member: Member) -> httpx.AsyncClient:
-    """The web session cookie holds an access token, so a member's token signs their browser in."""
-    client.cookies.set(SESSION_COOKIE, member.token)
+async def signed_in(client: httpx.AsyncClient, member: Member) -> httpx.AsyncClient:
+    """Sign `member` in through the sign-in form, as a browser does (signing out whoever was in)."""
+    client.cookies.clear()
+    page = await client.get("/auth/sign_in")
+    answer = await client.post("/auth/sign_in", data={"csrf": csrf_of(page.text), "login": member.username,
+                                                      "password": PASSWORD})
+    assert answer.status_code == 303 and client.cookies.get(SESSION_COOKIE), answer.text[:300]
     return client
 
 

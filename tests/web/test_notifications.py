@@ -39,7 +39,7 @@ async def test_each_kind_says_who_did_what(client, alice: Member, bob: Member) -
     await post(client, bob, "a reply to you", in_reply_to_id=mine["id"])
     await post(client, bob, "look at this", quoted_status_id=mine["id"])
 
-    page = await signed_in(client, alice).get("/notifications")
+    page = await (await signed_in(client, alice)).get("/notifications")
     assert page.status_code == 200
     for sentence in ("liked your post", "reposted your post", "followed you", "mentioned you",
                      "replied to your post", "quoted your post"):
@@ -56,7 +56,7 @@ async def test_follow_requests_and_new_posts_of_followed_people(client, alice: M
     await api(client, bob, f"/api/v1/accounts/{alice.id}/follow")
     await api(client, alice, f"/api/v1/accounts/{carol.id}/follow", notify=True)
     await post(client, carol, "carol's fresh news")
-    page = await signed_in(client, alice).get("/notifications")
+    page = await (await signed_in(client, alice)).get("/notifications")
     assert "requested to follow you" in page.text and 'href="/follow_requests"' in page.text
     assert "posted" in page.text and "fresh news" in page.text
 
@@ -65,7 +65,7 @@ async def test_visiting_marks_them_read_and_the_badge_drops_to_zero(client, alic
     mine = await post(client, alice, "like me")
     await api(client, bob, f"/api/v1/statuses/{mine['id']}/favourite")
     await api(client, bob, f"/api/v1/accounts/{alice.id}/follow")
-    signed_in(client, alice)
+    await signed_in(client, alice)
     assert badge((await client.get("/home")).text) == 2
     first = await client.get("/notifications")
     assert badge(first.text) == 0  # already on the page that shows them
@@ -87,7 +87,7 @@ async def test_the_mentions_tab_shows_mentions_and_replies_and_leaves_the_rest_u
     await api(client, bob, f"/api/v1/statuses/{mine['id']}/favourite")
     await post(client, bob, "@alice listen")
     await post(client, bob, "replying", in_reply_to_id=mine["id"])
-    page = await signed_in(client, alice).get("/notifications?filter=mentions")
+    page = await (await signed_in(client, alice)).get("/notifications?filter=mentions")
     assert "mentioned you" in page.text and "replied to your post" in page.text
     assert "liked your post" not in page.text
     assert badge(page.text) == 3  # the like is still unseen
@@ -104,7 +104,7 @@ async def test_a_post_that_was_deleted_or_made_private_does_not_leak(client, ali
     edited = await client.put(f"/api/v1/statuses/{hidden['id']}", headers=bob.headers,
                               json={"status": "never mind, nobody reads this"})
     assert edited.status_code == 200, edited.text
-    page = await signed_in(client, alice).get("/notifications")
+    page = await (await signed_in(client, alice)).get("/notifications")
     assert "this one stays" in page.text
     for secret in ("soon deleted secret", "only you may read this", "nobody reads this"):
         assert secret not in page.text
@@ -115,7 +115,7 @@ async def test_a_post_that_was_deleted_or_made_private_does_not_leak(client, ali
 async def test_a_blocked_member_disappears_from_notifications(client, alice: Member, bob: Member) -> None:
     await post(client, bob, "@alice hey")
     await api(client, alice, f"/api/v1/accounts/{bob.id}/block")
-    page = await signed_in(client, alice).get("/notifications")
+    page = await (await signed_in(client, alice)).get("/notifications")
     assert "mentioned you" not in page.text and "@alice hey" not in page.text
 
 
@@ -123,7 +123,7 @@ async def test_older_notifications_load_page_by_page_and_stay_marked_new(client,
                                                                         bob: Member) -> None:
     for n in range(3):
         await post(client, bob, f"@alice number {n}")
-    signed_in(client, alice)
+    await signed_in(client, alice)
     first = await client.get("/notifications?limit=2")
     assert "number 2" in first.text and "number 1" in first.text and "number 0" not in first.text
     more = re.search(r'<a class="more" href="([^"]+)"', first.text)
@@ -139,7 +139,7 @@ async def test_older_notifications_load_page_by_page_and_stay_marked_new(client,
 async def test_it_needs_a_member_and_refuses_bad_cursors(client, alice: Member) -> None:
     visitor = await client.get("/notifications")
     assert visitor.status_code == 303 and visitor.headers["location"].startswith("/auth/sign_in")
-    signed_in(client, alice)
+    await signed_in(client, alice)
     empty = await client.get("/notifications")
     assert empty.status_code == 200 and "Nothing here yet" in empty.text
     bad = await client.get("/notifications?max_id=nonsense")

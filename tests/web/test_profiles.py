@@ -84,7 +84,7 @@ async def test_posts_page_through_infinite_scroll_and_pinned_lead(client, alice:
 
 
 async def test_follow_and_unfollow_from_the_profile(client, alice: Member, bob: Member) -> None:
-    signed_in(client, bob)
+    await signed_in(client, bob)
     page = await html(client, "/@alice")
     assert f'action="/web/accounts/{alice.id}/follow"' in page
     followed = await form_post(client, "/@alice", f"/web/accounts/{alice.id}/follow", htmx=True)
@@ -101,7 +101,7 @@ async def test_follow_and_unfollow_from_the_profile(client, alice: Member, bob: 
 
     # She sees that he follows her, and has no button on her own profile.
     await form_post(client, "/@alice", f"/web/accounts/{alice.id}/follow")
-    signed_in(client, alice)
+    await signed_in(client, alice)
     on_bob = await html(client, "/@bob")
     assert "Follows you" in on_bob and "Follow back" in on_bob
     own = await html(client, "/@alice")
@@ -111,15 +111,15 @@ async def test_follow_and_unfollow_from_the_profile(client, alice: Member, bob: 
 async def test_locked_account_request_is_accepted_or_rejected(client, runtime: Runtime, bob: Member,
                                                              carol: Member) -> None:
     owner = await make_member(runtime, "keeper", locked=True)
-    signed_in(client, bob)
+    await signed_in(client, bob)
     assert 'class="locked"' in await html(client, "/@keeper")
     asked = await form_post(client, "/@keeper", f"/web/accounts/{owner.id}/follow", htmx=True)
     assert asked.status_code == 200 and "Requested" in asked.text
     assert (await relationship(client, bob, owner))["requested"] is True
-    signed_in(client, carol)
+    await signed_in(client, carol)
     await form_post(client, "/@keeper", f"/web/accounts/{owner.id}/follow")
 
-    signed_in(client, owner)
+    await signed_in(client, owner)
     assert 'href="/follow_requests"' in await html(client, "/@keeper")
     waiting = await html(client, "/follow_requests")
     assert "@bob" in waiting and "@carol" in waiting
@@ -139,7 +139,7 @@ async def test_locked_account_request_is_accepted_or_rejected(client, runtime: R
 
 async def test_requested_button_cancels_the_request(client, runtime: Runtime, bob: Member) -> None:
     owner = await make_member(runtime, "keeper", locked=True)
-    signed_in(client, bob)
+    await signed_in(client, bob)
     await form_post(client, "/@keeper", f"/web/accounts/{owner.id}/follow")
     page = await html(client, "/@keeper")
     assert "Requested" in page and f'action="/web/accounts/{owner.id}/unfollow"' in page
@@ -168,7 +168,7 @@ async def test_followers_and_following_lists(client, runtime: Runtime, alice: Me
     # A signed-in viewer gets a follow button per row, and never sees someone who blocks them.
     dave = await make_member(runtime, "dave")
     await client.post(f"/api/v1/accounts/{dave.id}/block", headers=carol.headers)
-    signed_in(client, dave)
+    await signed_in(client, dave)
     seen = await html(client, "/@alice/followers")
     assert "@bob" in seen and "@carol" not in seen and f"/web/accounts/{bob.id}/follow" in seen
 
@@ -178,17 +178,17 @@ async def test_private_posts_only_for_followers(client, runtime: Runtime, alice:
     await client.post(f"/api/v1/accounts/{alice.id}/follow", headers=bob.headers)
     await post(client, alice, "for my followers only", visibility="private")
     await post(client, alice, "hello world")
-    stranger_view = await html(signed_in(client, carol), "/@alice/with_replies")
+    stranger_view = await html(await signed_in(client, carol), "/@alice/with_replies")
     assert "hello world" in stranger_view and "for my followers only" not in stranger_view
     client.cookies.clear()
     assert "for my followers only" not in await html(client, "/@alice")
-    assert "for my followers only" in await html(signed_in(client, bob), "/@alice")
+    assert "for my followers only" in await html(await signed_in(client, bob), "/@alice")
 
 
 async def test_blocked_profile_has_no_follow_button(client, alice: Member, bob: Member) -> None:
     await post(client, alice, "not for bob")
     await client.post(f"/api/v1/accounts/{bob.id}/block", headers=alice.headers)
-    page = await html(signed_in(client, bob), "/@alice")
+    page = await html(await signed_in(client, bob), "/@alice")
     assert "You cannot follow this account" in page and f"/web/accounts/{alice.id}/follow" not in page
     assert "not for bob" not in page
     refused = await form_post(client, "/@alice", f"/web/accounts/{alice.id}/follow", htmx=True)
@@ -210,7 +210,7 @@ async def test_unknown_suspended_and_unapproved_profiles_are_404(client, runtime
 
 
 async def test_follow_needs_csrf_and_a_real_member(client, alice: Member, bob: Member) -> None:
-    signed_in(client, bob)
+    await signed_in(client, bob)
     missing = await client.post(f"/web/accounts/{alice.id}/follow")
     assert missing.status_code == 403
     forged = await client.post(f"/web/accounts/{alice.id}/follow", data={"csrf": "not-the-token"})

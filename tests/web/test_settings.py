@@ -39,14 +39,14 @@ async def test_settings_need_a_member_and_link_to_each_page(client, alice: Membe
     for path in ("/settings", "/settings/profile", "/settings/password", "/settings/preferences"):
         answer = await client.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/auth/sign_in"), path
-    index = await signed_in(client, alice).get("/settings")
+    index = await (await signed_in(client, alice)).get("/settings")
     assert index.status_code == 200
     for path in ("/settings/profile", "/settings/password", "/settings/preferences"):
         assert f'href="{path}"' in index.text
 
 
 async def test_profile_changes_show_in_the_api(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     sent = await form_post(client, "/settings/profile", "/settings/profile", {
         "display_name": "  Alice 🌷 Müller ", "note": "I grow #tomatoes\r\nwith @bob", "locked": "1"})
     assert sent.status_code == 303 and sent.headers["location"] == "/settings/profile?saved=1"
@@ -63,7 +63,7 @@ async def test_profile_changes_show_in_the_api(client, alice: Member) -> None:
 
 
 async def test_a_too_long_display_name_is_refused_beside_the_field(client, alice: Member, runtime: Runtime) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     too_long = "x" * (runtime.settings.max_display_name_chars + 1)
     refused = await form_post(client, "/settings/profile", "/settings/profile", {
         "display_name": too_long, "note": "my typed bio <b>kept</b>", "discoverable": "1"})
@@ -79,7 +79,7 @@ async def test_a_too_long_display_name_is_refused_beside_the_field(client, alice
 
 
 async def test_an_uploaded_avatar_shows_on_the_pages(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     sent = await form_post(client, "/settings/profile", "/settings/profile", {"display_name": "Alice"},
                            files={"avatar": ("me.png", png(), "image/png"), "header": ("", b"", "")})
     assert sent.status_code == 303, sent.text[:2000]
@@ -94,7 +94,7 @@ async def test_an_uploaded_avatar_shows_on_the_pages(client, alice: Member) -> N
 
 
 async def test_a_file_that_is_not_an_image_is_refused(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     refused = await form_post(client, "/settings/profile", "/settings/profile", {"display_name": "New name"},
                               files={"avatar": ("evil.png", b"<?php echo 1; ?>", "image/png")})
     assert refused.status_code == 422 and 'id="avatar-error"' in refused.text
@@ -104,7 +104,7 @@ async def test_a_file_that_is_not_an_image_is_refused(client, alice: Member) -> 
 
 
 async def test_changing_the_password(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     wrong = await form_post(client, "/settings/password", "/settings/password", {
         "current_password": "not my password", "new_password": "a brand new one", "confirm_password":
         "a brand new one"})
@@ -126,7 +126,7 @@ async def test_changing_the_password(client, alice: Member) -> None:
 
 
 async def test_forms_without_their_csrf_token_change_nothing(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     for path, data in (("/settings/profile", {"display_name": "forged"}),
                        ("/settings/password", {"current_password": PASSWORD, "new_password": "forged forged",
                                                "confirm_password": "forged forged"}),
@@ -156,7 +156,7 @@ async def test_the_language_menu_works_signed_out(client) -> None:
 
 async def test_the_language_menu_remembers_the_choice_on_the_account(client, alice: Member,
                                                                      runtime: Runtime) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     sent = await form_post(client, "/home", "/settings/language", {"locale": "zh_Hans"})
     assert sent.status_code == 303
     assert '<html lang="zh-Hans">' in (await client.get("/home")).text
@@ -170,7 +170,7 @@ async def test_the_language_menu_remembers_the_choice_on_the_account(client, ali
 async def test_an_unknown_language_is_refused_gracefully(client, alice: Member) -> None:
     for who in (None, alice):
         if who is not None:
-            signed_in(client, who)
+            await signed_in(client, who)
         for bad in ("xx", "<script>", "", "de" * 50):
             refused = await form_post(client, "/explore", "/settings/language", {"locale": bad})
             assert refused.status_code == 422 and "This language is not available." in refused.text
@@ -178,7 +178,7 @@ async def test_an_unknown_language_is_refused_gracefully(client, alice: Member) 
 
 
 async def test_preferences(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     page = await client.get("/settings/preferences")
     assert re.search(r'value="public" checked', page.text) and re.search(r'value="auto" selected', page.text)
     sent = await form_post(client, "/settings/preferences", "/settings/preferences",

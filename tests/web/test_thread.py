@@ -50,7 +50,7 @@ async def test_thread_shows_ancestors_oldest_first_then_replies_in_reading_order
 
 async def test_a_reply_sent_from_the_thread_form_appears_in_the_thread(client, alice: Member, bob: Member) -> None:
     root = await post(client, alice, "what do you think?")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     page = await client.get(url(root))
     assert 'id="reply"' in page.text and f'name="in_reply_to_id" value="{root["id"]}"' in page.text
     sent = await form_post(client, url(root), "/web/statuses", {
@@ -89,7 +89,7 @@ async def test_a_stranger_cannot_see_a_followers_only_thread(client, alice: Memb
     for who in (None, carol):
         client.cookies.clear()
         if who is not None:
-            signed_in(client, who)
+            await signed_in(client, who)
         page = await client.get(url(secret))
         assert page.status_code == 404 and "only for my followers" not in page.text
         assert (await client.get(url(secret) + "/history")).status_code == 404
@@ -97,10 +97,10 @@ async def test_a_stranger_cannot_see_a_followers_only_thread(client, alice: Memb
         # A private reply is left out of a public thread, too.
         thread = await client.get(url(public_reply_parent))
         assert thread.status_code == 200 and "private aside" not in thread.text
-    signed_in(client, alice)
+    await signed_in(client, alice)
     assert "only for my followers" in (await client.get(url(secret))).text
     # Acting on it needs seeing it.
-    signed_in(client, carol)
+    await signed_in(client, carol)
     liked = await act(client, url(public_reply_parent), secret["id"], "favourite")
     assert liked.status_code == 404
     assert (await api_status(client, alice, secret["id"])).json()["favourites_count"] == 0
@@ -111,7 +111,7 @@ async def test_a_stranger_cannot_see_a_followers_only_thread(client, alice: Memb
 async def test_like_repost_and_bookmark_with_htmx_return_the_pressed_card(client, alice: Member,
                                                                           bob: Member) -> None:
     status = await post(client, alice, "press my buttons")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     liked = await act(client, url(status), status["id"], "favourite")
     assert liked.status_code == 200 and liked.text.lstrip().startswith("<article")
     assert 'class="action like on"' in liked.text and 'aria-pressed="true"' in liked.text
@@ -137,7 +137,7 @@ async def test_like_repost_and_bookmark_with_htmx_return_the_pressed_card(client
 
 async def test_without_javascript_a_reaction_redirects_back(client, alice: Member, bob: Member) -> None:
     status = await post(client, alice, "no script here")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     answer = await client.post(f"/web/statuses/{status['id']}/favourite",
                                data={"csrf": csrf_of((await client.get(url(status))).text)},
                                headers={"Referer": f"http://testserver{url(status)}"})
@@ -151,7 +151,7 @@ async def test_reactions_on_a_repost_card_act_on_the_reposted_post(client, alice
                                                                    carol: Member) -> None:
     original = await post(client, alice, "worth sharing")
     carols = (await client.post(f"/api/v1/statuses/{original['id']}/reblog", headers=carol.headers)).json()
-    signed_in(client, bob)
+    await signed_in(client, bob)
     # Bob reposts and likes from carol's repost card: the card stays carol's repost, now pressed.
     reposted = await act(client, url(original), carols["id"], "reblog")
     assert reposted.status_code == 200 and f'id="post-{carols["id"]}"' in reposted.text
@@ -171,7 +171,7 @@ async def test_reactions_on_a_repost_card_act_on_the_reposted_post(client, alice
 
 async def test_bad_reactions_are_refused(client, alice: Member, bob: Member) -> None:
     status = await post(client, alice, "refuse politely")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     assert (await act(client, url(status), status["id"], "explode")).status_code == 404
     assert (await act(client, url(status), "123456789", "favourite")).status_code == 404
     assert (await act(client, url(status), "abc", "favourite")).status_code == 404
@@ -195,12 +195,12 @@ async def test_bad_reactions_are_refused(client, alice: Member, bob: Member) -> 
 
 async def test_only_the_author_can_delete_a_post(client, alice: Member, bob: Member) -> None:
     status = await post(client, alice, "mine to delete")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     refused = await form_post(client, url(status), f"/web/statuses/{status['id']}/delete", htmx=True)
     assert refused.status_code == 404
     assert (await api_status(client, alice, status["id"])).status_code == 200
 
-    signed_in(client, alice)
+    await signed_in(client, alice)
     gone = await form_post(client, url(status), f"/web/statuses/{status['id']}/delete", htmx=True)
     assert gone.status_code == 200 and gone.text == ""
     assert (await api_status(client, alice, status["id"])).status_code == 404
@@ -226,7 +226,7 @@ async def test_only_the_author_can_delete_a_post(client, alice: Member, bob: Mem
 async def test_edit_with_htmx_shows_the_edited_card_and_history_lists_both_versions(
         client, alice: Member) -> None:
     status = await post(client, alice, "first draft")
-    signed_in(client, alice)
+    await signed_in(client, alice)
     form = await client.get(url(status) + "/edit", headers={**HTMX, "HX-Target": f"post-{status['id']}"})
     assert form.status_code == 200 and "<html" not in form.text
     assert "first draft</textarea>" in form.text and f'hx-get="/web/statuses/{status["id"]}/card"' in form.text
@@ -247,7 +247,7 @@ async def test_edit_with_htmx_shows_the_edited_card_and_history_lists_both_versi
 
 async def test_edit_without_javascript_and_with_bad_input(client, alice: Member) -> None:
     status = await post(client, alice, "keep me")
-    signed_in(client, alice)
+    await signed_in(client, alice)
     page = await client.get(url(status) + "/edit")
     assert page.status_code == 200 and "<html" in page.text and "Edit post" in page.text
     token = csrf_of(page.text)
@@ -273,7 +273,7 @@ async def test_edit_without_javascript_and_with_bad_input(client, alice: Member)
 
 async def test_nobody_else_can_edit_a_post(client, alice: Member, bob: Member) -> None:
     status = await post(client, alice, "hands off")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     assert (await client.get(url(status) + "/edit")).status_code == 404
     page = await client.get(url(status))
     changed = await client.post(f"/web/statuses/{status['id']}/edit",
@@ -292,7 +292,7 @@ async def test_unicode_survives_the_thread_and_an_edit(client, alice: Member, bo
     await post(client, bob, "回复 👍 شكرا", in_reply_to_id=status["id"])
     page = await client.get(url(status))
     assert words in page.text and "回复 👍 شكرا" in page.text and 'dir="auto"' in page.text
-    signed_in(client, alice)
+    await signed_in(client, alice)
     edited = "编辑过 ✏️ تم التعديل"
     saved = await form_post(client, url(status), f"/web/statuses/{status['id']}/edit",
                             {"status": edited, "spoiler_text": "剧透 ⚠️"}, htmx=True)
@@ -304,7 +304,7 @@ async def test_unicode_survives_the_thread_and_an_edit(client, alice: Member, bo
 async def test_editing_from_a_repost_card_puts_the_repost_card_back(client, alice: Member, bob: Member) -> None:
     status = await post(client, alice, "shared then fixed")
     boost = (await client.post(f"/api/v1/statuses/{status['id']}/reblog", headers=bob.headers)).json()
-    signed_in(client, alice)
+    await signed_in(client, alice)
     form = await client.get(url(status) + "/edit", headers={**HTMX, "HX-Target": f"post-{boost['id']}"})
     assert f'id="post-{boost["id"]}"' in form.text and f'name="card" value="{boost["id"]}"' in form.text
     saved = await form_post(client, "/home", f"/web/statuses/{status['id']}/edit",

@@ -9,6 +9,7 @@ import httpx
 from PIL import Image
 
 from agora.app import create_app
+from agora.web.session import SESSION_COOKIE
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, Member, make_member, post
 from tests.web.pages import csrf_of, form_post, signed_in
@@ -50,7 +51,7 @@ async def test_sign_in_refuses_a_wrong_password_and_never_redirects_off_site(cli
 
 
 async def test_a_form_without_its_csrf_token_changes_nothing(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     refused = await client.post("/web/statuses", data={"status": "forged", "visibility": "public"})
     assert refused.status_code == 403
     forged = await client.post("/web/statuses", data={"status": "forged", "visibility": "public", "csrf": "x" * 40})
@@ -59,12 +60,28 @@ async def test_a_form_without_its_csrf_token_changes_nothing(client, alice: Memb
 
 
 async def test_sign_out_revokes_the_session(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
+    copied = client.cookies.get(SESSION_COOKIE)
     out = await form_post(client, "/home", "/auth/sign_out")
     assert out.status_code == 303
     assert (await client.get("/home")).status_code == 303
-    # The session was the token itself: it no longer opens the API either.
-    assert (await client.get("/api/v1/accounts/verify_credentials", headers=alice.headers)).status_code == 401
+    # A copy of the cookie taken before signing out opens nothing: the token itself was revoked.
+    client.cookies.set(SESSION_COOKIE, copied)
+    assert (await client.get("/home")).status_code == 303
+    assert (await client.get("/api/v1/accounts/verify_credentials",
+                             headers={"Authorization": f"Bearer {copied}"})).status_code == 401
+    # Signing out the browser leaves the member's apps signed in.
+    assert (await client.get("/api/v1/accounts/verify_credentials", headers=alice.headers)).status_code == 200
+
+
+async def test_an_app_token_in_the_cookie_is_not_a_web_session(client, runtime) -> None:
+    """A token an app was given (here: only `read`) must not become a full browser session."""
+    narrow = await make_member(runtime, "narrow", scopes=("read",))
+    client.cookies.set(SESSION_COOKIE, narrow.token)
+    assert (await client.get("/home")).status_code == 303  # treated as signed out
+    assert (await client.post("/web/statuses", data={"status": "widened", "visibility": "public"})).status_code == 403
+    statuses = await client.get(f"/api/v1/accounts/{narrow.id}/statuses", headers=narrow.headers)
+    assert statuses.json() == []
 
 
 async def test_sign_up_in_the_browser_makes_a_member_who_is_signed_in(client) -> None:
@@ -90,7 +107,7 @@ async def test_sign_up_in_the_browser_makes_a_member_who_is_signed_in(client) ->
 # --- composing ---------------------------------------------------------------------------------
 
 async def test_posting_without_javascript_redirects_home_where_the_post_is(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     sent = await form_post(client, "/home", "/web/statuses", {"status": "Grüße aus Köln 🌧️ مرحبا",
                                                              "visibility": "public", "key": "k-1"})
     assert sent.status_code == 303 and sent.headers["location"] == "/home"
@@ -100,7 +117,7 @@ async def test_posting_without_javascript_redirects_home_where_the_post_is(clien
 
 
 async def test_a_form_sent_twice_makes_one_post(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     csrf = csrf_of((await client.get("/home")).text)
     form = {"csrf": csrf, "status": "only once", "visibility": "public", "key": "same-key"}
     for _ in range(3):
@@ -109,7 +126,7 @@ async def test_a_form_sent_twice_makes_one_post(client, alice: Member) -> None:
 
 
 async def test_posting_with_htmx_returns_a_fresh_box_and_the_new_post(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     sent = await form_post(client, "/home", "/web/statuses", {"status": "live #news", "visibility": "unlisted"},
                            htmx=True)
     assert sent.status_code == 200
@@ -119,7 +136,7 @@ async def test_posting_with_htmx_returns_a_fresh_box_and_the_new_post(client, al
 
 
 async def test_an_image_with_alt_text(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     csrf = csrf_of((await client.get("/home")).text)
     sent = await client.post("/web/statuses", data={"csrf": csrf, "status": "", "visibility": "public",
                                                     "alt": "A green square"},
@@ -132,7 +149,7 @@ async def test_an_image_with_alt_text(client, alice: Member) -> None:
 
 
 async def test_refusals_name_the_field_and_keep_the_text(client, alice: Member) -> None:
-    signed_in(client, alice)
+    await signed_in(client, alice)
     csrf = csrf_of((await client.get("/home")).text)
     long = "長" * 501
     too_long = await client.post("/web/statuses", data={"csrf": csrf, "status": long, "visibility": "public"})
@@ -157,7 +174,7 @@ async def test_refusals_name_the_field_and_keep_the_text(client, alice: Member) 
 
 async def test_a_reply_to_a_post_you_cannot_see_is_refused(client, alice: Member, bob: Member) -> None:
     secret = await post(client, alice, "followers only", visibility="private")
-    signed_in(client, bob)
+    await signed_in(client, bob)
     sent = await form_post(client, "/home", "/web/statuses", {"status": "hi", "visibility": "public",
                                                              "in_reply_to_id": secret["id"]})
     assert sent.status_code == 422
@@ -174,7 +191,7 @@ async def test_explore_and_tags_show_public_posts_only(client, alice: Member, bo
     for viewer in (None, bob):
         client.cookies.clear()
         if viewer is not None:
-            signed_in(client, viewer)
+            await signed_in(client, viewer)
         explore = (await client.get("/explore")).text
         tag = (await client.get("/tags/Garden")).text
         assert "public" in explore and "quiet" not in explore and "friends" not in explore
@@ -182,7 +199,7 @@ async def test_explore_and_tags_show_public_posts_only(client, alice: Member, bo
 
 
 async def test_home_scrolls_to_older_posts_and_fetches_new_ones(client, alice: Member, bob: Member) -> None:
-    signed_in(client, bob)
+    await signed_in(client, bob)
     await client.post(f"/api/v1/accounts/{alice.id}/follow", headers=bob.headers)
     made = [await post(client, alice, f"post number {i}") for i in range(25)]
     first = await client.get("/home")
@@ -201,9 +218,9 @@ async def test_home_scrolls_to_older_posts_and_fetches_new_ones(client, alice: M
 async def test_bookmarks_are_private_to_their_owner(client, alice: Member, bob: Member) -> None:
     mine = await post(client, alice, "worth keeping")
     await client.post(f"/api/v1/statuses/{mine['id']}/bookmark", headers=bob.headers)
-    signed_in(client, bob)
+    await signed_in(client, bob)
     assert "worth keeping" in (await client.get("/bookmarks")).text
-    signed_in(client, alice)
+    await signed_in(client, alice)
     assert "worth keeping" not in (await client.get("/bookmarks")).text
 
 
@@ -228,7 +245,7 @@ async def test_posting_from_the_browser_is_rate_limited_per_member(database_url:
     try:
         member = await make_member(app.state.runtime, "quick")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as web:
-            signed_in(web, member)
+            await signed_in(web, member)
             csrf = csrf_of((await web.get("/home")).text)
             answers = [await web.post("/web/statuses", data={"csrf": csrf, "status": f"post {i}",
                                                               "visibility": "public"}) for i in range(3)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import update
 
 from agora.accounts import service
 from agora.accounts.auth import rate_limited
@@ -12,8 +11,6 @@ from agora.accounts.secrets import Passwords
 from agora.config import Registrations
 from agora.kit.errors import AgoraError
 from agora.kit.runtime import runtime_of
-from agora.kit.time import utcnow
-from agora.models import OAuthToken
 from agora.web import forms, i18n
 from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
@@ -148,8 +145,5 @@ async def sign_out(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     if viewer is not None:
         async with runtime_of(request).db.transaction() as session:
-            # Revoke, not just forget: a copied cookie stops working too, and open live streams end.
-            await session.execute(update(OAuthToken).where(OAuthToken.id == viewer.grant.token_id)
-                                  .values(revoked_at=utcnow()))
-    end_session(response)
+            await end_session(session, viewer=viewer, response=response)
     return response
