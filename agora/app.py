@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import GZipMiddleware
 
 from agora import __version__
 from agora.accounts import api as accounts_api
@@ -23,7 +22,7 @@ from agora.config import Settings
 from agora.instance import api as instance_api
 from agora.kit.errors import AgoraError
 from agora.kit.logging import configure_logging
-from agora.kit.middleware import RequestMiddleware
+from agora.kit.middleware import CompressionMiddleware, RequestMiddleware
 from agora.kit.runtime import Runtime
 from agora.media import api as media_api
 from agora.social.api import graph as graph_api
@@ -32,6 +31,7 @@ from agora.social.api import statuses as statuses_api
 from agora.social.api import timelines as timelines_api
 from agora.streaming import api as streaming_api
 from agora.web import app as web_app
+from agora.web.pages.live import LIVE_PATH
 
 log = logging.getLogger("agora")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -57,8 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.add_middleware(RequestMiddleware)
-    # Pages and JSON compress ~10×; Starlette leaves event streams (SSE) uncompressed, as they must be.
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CompressionMiddleware, streaming_paths=("/api/v1/streaming", LIVE_PATH))
 
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
@@ -98,7 +97,9 @@ def _install_error_handlers(app: FastAPI) -> None:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and web_app.wants_page(request):  # a browser on a mistyped address
+            return await web_app.not_found_page(request)
         message = "Record not found" if exc.status_code == 404 else str(exc.detail)
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 

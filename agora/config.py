@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     preview_max_side: int = 640
     max_bio_chars: int = 500
     max_display_name_chars: int = 30
-    max_request_bytes: int = 17 * 1024 * 1024  # an image upload plus its form fields
+    # A post from the web app's compose box: up to four full-size images and the form's fields.
+    max_request_bytes: int = 4 * 16 * 1024 * 1024 + 1024 * 1024
     max_page_limit: int = 40
     default_page_limit: int = 20
 

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.kit.errors import PayloadTooLarge
@@ -122,3 +123,20 @@ async def _reject(send: Send, status: int, error: str, headers: dict[str, str] |
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]]})
     await send({"type": "http.response.body", "body": body})
+
+
+class CompressionMiddleware:
+    """gzip for pages and JSON (they shrink ~10×), never for event streams: a compressor buffers,
+    and a buffered stream delivers nothing live. Streams are recognised by path, not by trusting
+    each Starlette version's own list of excluded content types."""
+
+    def __init__(self, app: ASGIApp, *, streaming_paths: tuple[str, ...], minimum_size: int = 1024) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+        self.streaming_paths = streaming_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.streaming_paths):
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)

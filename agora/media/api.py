@@ -29,9 +29,10 @@ async def _upload(request: Request, grant: Grant) -> dict[str, Any]:
     if not isinstance(description, str):
         raise Unprocessable("description must be text")
     focus = service.parse_focus(params.get("focus"))
+    image = await service.prepare_upload(data=data, settings=runtime.settings)
     async with runtime.db.transaction() as session:
-        media = await service.store_upload(session, account_id=grant.account.id, data=data, description=description,
-                                           focus=focus, settings=runtime.settings)
+        media = await service.store_upload(session, account_id=grant.account.id, image=image,
+                                           description=description, focus=focus, settings=runtime.settings)
     return service.media_json(media, runtime.settings)
 
 

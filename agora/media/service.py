@@ -14,7 +14,7 @@ from agora.kit.db import on_rollback
 from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.ids import new_id
 from agora.kit.time import utcnow
-from agora.media.images import process_profile_image, process_upload
+from agora.media.images import ProcessedImage, process_profile_image, process_upload
 from agora.models import MediaAttachment
 
 MAX_DESCRIPTION = 1500
@@ -41,16 +41,22 @@ async def _write_in(session: AsyncSession, root: Path, relative: str, data: byte
     on_rollback(session, lambda: (root / relative).unlink(missing_ok=True))
 
 
-async def store_upload(
-    session: AsyncSession, *, account_id: int, data: bytes, description: str, focus: tuple[float, float],
-    settings: Settings,
-) -> MediaAttachment:
-    if len(description) > MAX_DESCRIPTION:
-        raise Unprocessable(f"description is longer than {MAX_DESCRIPTION} characters")
-    image = await asyncio.to_thread(
+async def prepare_upload(*, data: bytes, settings: Settings) -> ProcessedImage:
+    """Check, re-encode and preview an upload (in a worker thread). Call it *before* opening the
+    transaction that stores it: on SQLite a write transaction holds the one write lock, and decoding
+    a 16 MB photo inside it would stall every other writer."""
+    return await asyncio.to_thread(
         process_upload, data, max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels,
         preview_side=settings.preview_max_side,
     )
+
+
+async def store_upload(
+    session: AsyncSession, *, account_id: int, image: ProcessedImage, description: str,
+    focus: tuple[float, float], settings: Settings,
+) -> MediaAttachment:
+    if len(description) > MAX_DESCRIPTION:
+        raise Unprocessable(f"description is longer than {MAX_DESCRIPTION} characters")
     media_id = new_id()
     folder = _relative_dir(media_id)
     # Files are served without a permission check (like any CDN), so their names are unguessable:

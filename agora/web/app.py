@@ -9,10 +9,10 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from agora.kit.errors import AgoraError
+from agora.kit.errors import AgoraError, NotFound
 from agora.web.i18n import gettext as _
 from agora.web.pages import ROUTERS
-from agora.web.render import is_htmx, page
+from agora.web.render import is_htmx, page, prepare
 from agora.web.session import SignInRequired, sign_in_url
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,6 +35,20 @@ class VersionedStaticFiles(StaticFiles):
             versioned = b"v=" in scope.get("query_string", b"")
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"
         return response
+
+
+# Addresses a browser never reads as a page: their errors stay JSON whatever the Accept header says.
+_MACHINE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/media/", "/static/", "/metrics", "/health", "/docs",
+                     "/openapi.json", "/web/")
+
+
+def wants_page(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(_MACHINE_PREFIXES)
+
+
+async def not_found_page(request: Request) -> Response:
+    await prepare(request)
+    return await error_page(request, NotFound())
 
 
 def is_web_request(request: Request) -> bool:

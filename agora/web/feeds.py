@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import Request
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.kit.http import page_params
@@ -13,6 +14,7 @@ from agora.kit.pagination import PageParams
 from agora.models import Status
 from agora.social import timelines
 from agora.social.entities import ViewerState, viewer_state
+from agora.web.render import fragment, fragment_kind, page
 
 
 @dataclass(slots=True)
@@ -34,6 +36,13 @@ async def read_feed(session: AsyncSession, request: Request, *, feed: timelines.
     if len(found.items) >= page.limit and found.items:
         posts.more_url = next_page_url(request, max_id=found.items[-1].id)
     return posts
+
+
+async def answer_posts(request: Request, template: str, posts: PostList, **context: object) -> Response:
+    """The whole page, or only the cards (and the next "more" link) when the browser asks for a piece."""
+    if fragment_kind(request) in ("list", "new"):
+        return await fragment(request, "_post_list.html", {"posts": posts})
+    return await page(request, template, {"posts": posts, **context})
 
 
 def next_page_url(request: Request, *, max_id: int) -> str:

@@ -70,6 +70,12 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def fragment_kind(request: Request) -> str | None:
+    """What piece of a list page the browser asks for: "list" (infinite scroll: the items and the
+    next "more" link) or "new" (the new-posts bar: only newer items); None for the whole page."""
+    return request.headers.get("x-agora-fragment") or request.query_params.get("fragment")
+
+
 async def locale_for(request: Request, viewer: Viewer | None) -> str:
     choice = request.cookies.get(i18n.LANG_COOKIE) or (viewer.account.locale if viewer is not None else None)
     if choice == "en" and viewer is not None and not request.cookies.get(i18n.LANG_COOKIE):

@@ -135,6 +135,29 @@ async def test_posting_with_htmx_returns_a_fresh_box_and_the_new_post(client, al
     assert "<textarea" in sent.text and ">live #news</textarea>" not in sent.text  # the box is empty again
 
 
+async def test_quoting_from_the_compose_page_goes_home_with_the_quote(client, alice: Member, bob: Member) -> None:
+    original = await post(client, alice, "quote me")
+    await signed_in(client, bob)
+    page = await client.get(f"/compose?quote={original['id']}")
+    assert page.status_code == 200 and "quote me" in page.text
+    assert f'name="quoted_status_id" value="{original["id"]}"' in page.text
+    assert 'name="target" value="page"' in page.text
+    sent = await client.post("/web/statuses", headers={"HX-Request": "true"}, data={
+        "csrf": csrf_of(page.text), "target": "page", "status": "so true", "visibility": "public",
+        "quoted_status_id": original["id"]})
+    assert sent.status_code == 200 and sent.headers["HX-Redirect"] == "/home"  # the browser goes home
+    made = (await api_statuses(client, bob))[0]
+    assert made["quote"]["quoted_status"]["id"] == original["id"]
+
+
+async def test_a_malformed_reply_id_is_refused_not_posted_as_a_new_thread(client, alice: Member) -> None:
+    await signed_in(client, alice)
+    sent = await form_post(client, "/home", "/web/statuses", {"status": "hi", "visibility": "public",
+                                                             "in_reply_to_id": "abc"})
+    assert sent.status_code == 422 and ">hi</textarea>" in sent.text
+    assert await api_statuses(client, alice) == []
+
+
 async def test_an_image_with_alt_text(client, alice: Member) -> None:
     await signed_in(client, alice)
     csrf = csrf_of((await client.get("/home")).text)
@@ -237,6 +260,11 @@ async def test_unknown_pages_and_posts_are_friendly_404s(client) -> None:
     missing = await client.get("/statuses/123456789")
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     assert "<html" in missing.text
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "de"}
+    typo = await client.get("/@alice/123/typo/x", headers=browser)
+    assert typo.status_code == 404 and '<html lang="de">' in typo.text  # a page, in the reader's language
+    api = await client.get("/api/v1/nothing-here", headers=browser)
+    assert api.status_code == 404 and api.json() == {"error": "Record not found"}  # machines keep JSON
 
 
 async def test_posting_from_the_browser_is_rate_limited_per_member(database_url: str, tmp_path) -> None:

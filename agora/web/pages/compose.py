@@ -11,10 +11,11 @@ from starlette.datastructures import FormData
 from agora.accounts import idempotency
 from agora.accounts.auth import rate_limited
 from agora.config import Settings
-from agora.kit.errors import AgoraError, NotFound
+from agora.kit.errors import AgoraError, Conflict, NotFound
 from agora.kit.ids import parse_id
 from agora.kit.runtime import runtime_of
-from agora.media.service import MAX_DESCRIPTION, store_upload
+from agora.media.images import ProcessedImage
+from agora.media.service import MAX_DESCRIPTION, prepare_upload, store_upload
 from agora.models import Status
 from agora.models.statuses import VISIBILITIES
 from agora.social import statuses
@@ -27,8 +28,9 @@ from agora.web.session import Viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
 WEB_APP = "Web"
-# Where htmx puts a new post: the top of a timeline, or the end of a thread's replies.
-TARGETS = {"timeline": "afterbegin:#timeline", "replies": "beforeend:#replies"}
+# Where htmx puts a new post: the top of a timeline, or the end of a thread's replies. From the
+# compose page itself ("page") there is nowhere to put it: the browser goes where the post is.
+TARGETS = {"timeline": "afterbegin:#timeline", "replies": "beforeend:#replies", "page": None}
 
 
 async def _related(request: Request, viewer: Viewer, reply_id: int | None, quote_id: int | None) -> dict[str, Any]:
@@ -48,8 +50,7 @@ async def compose_page(request: Request, viewer: Viewer = Depends(require_viewer
     reply_id = parse_id(request.query_params.get("in_reply_to") or "")
     quote_id = parse_id(request.query_params.get("quote") or "")
     related = await _related(request, viewer, reply_id, quote_id)
-    return await page(request, "compose.html", {**related, "form": {}, "errors": {},
-                                                 "target": "replies" if reply_id else "timeline"})
+    return await page(request, "compose.html", {**related, "form": {}, "errors": {}, "target": "page"})
 
 
 def _check(form: FormData, settings: Settings) -> FieldErrors:
@@ -74,17 +75,30 @@ async def create(request: Request, viewer: Viewer = Depends(require_viewer)) -> 
     target = target if target in TARGETS else "timeline"
     reply_id, quote_id = forms.an_id(form, "in_reply_to_id"), forms.an_id(form, "quoted_status_id")
     errors = _check(form, runtime.settings)
+    if (forms.text(form, "in_reply_to_id") and reply_id is None) or (
+            forms.text(form, "quoted_status_id") and quote_id is None):
+        errors["form"] = _("The post you are replying to or quoting is no longer available.")
     created: int | None = None
     if not errors:
-        try:
-            created = await _post(request, viewer, form, reply_id=reply_id, quote_id=quote_id)
+        try:  # images are checked and re-encoded before the write transaction opens
+            images = [await prepare_upload(data=await f.read(runtime.settings.max_image_bytes + 1),
+                                           settings=runtime.settings) for f in forms.files(form, "media")]
         except AgoraError as refused:
-            errors["media" if "image" in refused.message.lower() or "media" in refused.message.lower()
-                   else "form"] = refused.message
+            errors["media"] = refused.message
+    if not errors:
+        try:
+            created = await _post(request, viewer, form, images, reply_id=reply_id, quote_id=quote_id)
+        except Conflict:
+            created = None  # the same form, sent twice at once: the other request is making the post
+        except AgoraError as refused:
+            errors["form"] = refused.message
     if errors:
         return await _refused(request, viewer, form, errors, reply_id=reply_id, quote_id=quote_id, target=target)
+    destination = f"/statuses/{reply_id}" if reply_id else "/home"
     if not is_htmx(request):
-        return RedirectResponse(f"/statuses/{reply_id}" if reply_id else "/home", status_code=303)
+        return RedirectResponse(destination, status_code=303)
+    if created is None or TARGETS[target] is None:
+        return Response(status_code=200, headers={"HX-Redirect": destination})
     async with runtime.db.transaction(write=False) as session:
         status = await statuses.get_visible(session, status_id=created, viewer_id=viewer.id)
         state = await viewer_state(session, [status], viewer.id)
@@ -96,24 +110,23 @@ async def create(request: Request, viewer: Viewer = Depends(require_viewer)) -> 
         "target": target, "oob": TARGETS[target]})
 
 
-async def _post(request: Request, viewer: Viewer, form: FormData, *, reply_id: int | None,
-                quote_id: int | None) -> int:
+async def _post(request: Request, viewer: Viewer, form: FormData, images: list[ProcessedImage], *,
+                reply_id: int | None, quote_id: int | None) -> int:
     runtime = runtime_of(request)
-    uploads = [(await f.read(runtime.settings.max_image_bytes + 1)) for f in forms.files(form, "media")]
     alts = forms.texts(form, "alt", limit=MAX_DESCRIPTION)
     draft_fields = {name: forms.text(form, name) for name in ("status", "spoiler_text", "visibility")}
     key = forms.text(form, "key", limit=64) or None
     fingerprint = idempotency.fingerprint({**draft_fields, "reply": reply_id, "quote": quote_id,
-                                           "media": [len(u) for u in uploads]})
+                                           "media": [len(i.original) for i in images]})
     async with runtime.db.transaction() as session:
         earlier = await idempotency.replayed(session, account_id=viewer.id, scope="web-status", key=key,
                                              request_hash=fingerprint)
         if earlier is not None:
             return earlier
         media_ids = []
-        for position, data in enumerate(uploads):
+        for position, image in enumerate(images):
             alt = alts[position] if position < len(alts) else ""
-            media = await store_upload(session, account_id=viewer.id, data=data, description=alt.strip(),
+            media = await store_upload(session, account_id=viewer.id, image=image, description=alt.strip(),
                                        focus=(0.0, 0.0), settings=runtime.settings)
             media_ids.append(media.id)
         draft = statuses.Draft(
@@ -142,4 +155,4 @@ async def _refused(request: Request, viewer: Viewer, form: FormData, errors: Fie
     context = {**related, "form": kept, "errors": errors, "target": target}
     if is_htmx(request):
         return await fragment(request, "_compose.html", context, status=422)
-    return await page(request, "compose.html", context, status=422)
+    return await page(request, "compose.html", {**context, "target": "page"}, status=422)

@@ -19,9 +19,10 @@ from agora.web.render import prepare
 from agora.web.session import Viewer, require_viewer
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare)])
+LIVE_PATH = "/web/live"  # an event stream: the server's compression leaves it alone
 
 
-@router.get("/web/live")
+@router.get(LIVE_PATH)
 async def live(request: Request, viewer: Viewer = Depends(require_viewer)) -> StreamingResponse:
     stream = Stream("user")
     listener = Listener(runtime_of(request), viewer.id, viewer.token)  # ends when the session is signed out

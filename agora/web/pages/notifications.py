@@ -19,7 +19,7 @@ from agora.models import Notification, Status
 from agora.social import notifications, statuses
 from agora.social.entities import ViewerState, viewer_state
 from agora.web.i18n import N_
-from agora.web.render import fragment, page, prepare
+from agora.web.render import fragment, fragment_kind, page, prepare
 from agora.web.session import Viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
@@ -109,7 +109,7 @@ async def notifications_page(request: Request, viewer: Viewer = Depends(require_
             query["filter"] = kind
         more_url = f"/notifications?{urlencode(query)}"
     listing = NotificationList(items, state, more_url)
-    if request.headers.get("x-agora-fragment") == "list" or request.query_params.get("fragment") == "list":
+    if fragment_kind(request) == "list":
         return await fragment(request, "_notification_list.html", {"listing": listing})
     # `page` counts unread notifications after the marker moved: the badge on this page reads 0.
     return await page(request, "notifications.html", {"listing": listing, "filter": kind})

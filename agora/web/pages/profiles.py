@@ -24,9 +24,8 @@ from agora.models import Account
 from agora.social import graph, timelines
 from agora.social.interactions import MAX_PINS
 from agora.web import i18n
-from agora.web.feeds import read_feed, with_state
-from agora.web.pages.timelines import _answer, _fragment_kind
-from agora.web.render import back, fragment, is_htmx, page, prepare
+from agora.web.feeds import answer_posts, read_feed, with_state
+from agora.web.render import back, fragment, fragment_kind, is_htmx, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
@@ -83,11 +82,11 @@ async def _profile(request: Request, username: str, tab: str) -> Response:
                                          page=PageParams(limit=MAX_PINS))
             pinned_ids = {s.id for s in found.items}
             posts.statuses = [s for s in posts.statuses if s.id not in pinned_ids]
-            first_page = not request.query_params.get("max_id") and _fragment_kind(request) is None
+            first_page = not request.query_params.get("max_id") and fragment_kind(request) is None
             if found.items and first_page:
                 pinned = await with_state(session, found.items, viewer_id)
-        context = await _header(session, viewer, account) if _fragment_kind(request) is None else {}
-    return await _answer(request, "profile.html", posts, tab=tab, pinned=pinned, **context)
+        context = await _header(session, viewer, account) if fragment_kind(request) is None else {}
+    return await answer_posts(request, "profile.html", posts, tab=tab, pinned=pinned, **context)
 
 
 @router.get("/@{username}")
@@ -118,7 +117,7 @@ async def _accounts_answer(request: Request, template: str, found: Page[Account]
     """The whole page, or only the rows and the next "more" link when infinite scroll asks."""
     rows = {"accounts": found.items, "rels": relations, "more_url": _more_url(request, found, limit),
             "mode": context.pop("mode", "graph")}
-    if _fragment_kind(request) == "list":
+    if fragment_kind(request) == "list":
         return await fragment(request, "_account_list.html", rows)
     return await page(request, template, {**rows, **context})
 

@@ -15,37 +15,27 @@ from agora.kit.pagination import PageParams
 from agora.kit.runtime import runtime_of
 from agora.models import Bookmark
 from agora.social import statuses, timelines
-from agora.web.feeds import PostList, read_feed, with_state
+from agora.web.feeds import answer_posts, read_feed, with_state
 from agora.web.i18n import gettext as _
-from agora.web.render import fragment, page, prepare
+from agora.web.render import fragment_kind, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
 NEW_POSTS_LIMIT = 40
 
 
-def _fragment_kind(request: Request) -> str | None:
-    return request.headers.get("x-agora-fragment") or request.query_params.get("fragment")
-
-
-async def _answer(request: Request, template: str, posts: PostList, **context: object) -> Response:
-    if _fragment_kind(request) in ("list", "new"):
-        return await fragment(request, "_post_list.html", {"posts": posts})
-    return await page(request, template, {"posts": posts, **context})
-
-
 @router.get("/home")
 async def home(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     params = page_params(request)
-    if _fragment_kind(request) == "new":
+    if fragment_kind(request) == "new":
         # Newest first, at most one screenful: the bar shows what arrived since the page loaded.
         params = PageParams(limit=NEW_POSTS_LIMIT, since_id=params.since_id)
     async with runtime_of(request).db.transaction(write=False) as session:
         feed = timelines.home_feed(viewer.id, following_count=viewer.account.following_count)
         posts = await read_feed(session, request, feed=feed, viewer_id=viewer.id, page=params)
-        if _fragment_kind(request) == "new":
+        if fragment_kind(request) == "new":
             posts.more_url = None
-    return await _answer(request, "home.html", posts)
+    return await answer_posts(request, "home.html", posts)
 
 
 @router.get("/explore")
@@ -54,7 +44,7 @@ async def explore(request: Request) -> Response:
     viewer_id = viewer.id if viewer else None
     async with runtime_of(request).db.transaction(write=False) as session:
         posts = await read_feed(session, request, feed=timelines.public_feed(viewer_id), viewer_id=viewer_id)
-    return await _answer(request, "feed.html", posts, title=_("Explore"),
+    return await answer_posts(request, "feed.html", posts, title=_("Explore"),
                          lead=_("Public posts from everyone on this server, newest first."))
 
 
@@ -66,7 +56,7 @@ async def tag(request: Request, tag: str) -> Response:
     async with runtime_of(request).db.transaction(write=False) as session:
         posts = await read_feed(session, request, feed=timelines.tag_feed(viewer_id, name.casefold()),
                                 viewer_id=viewer_id)
-    return await _answer(request, "feed.html", posts, title="#" + name,
+    return await answer_posts(request, "feed.html", posts, title="#" + name,
                          lead=_("Public posts tagged #%(tag)s.") % {"tag": name})
 
 
@@ -78,7 +68,7 @@ async def bookmarks(request: Request, viewer: Viewer = Depends(require_viewer)) 
         posts = await with_state(session, found.items, viewer.id)
     if found.next_max_id is not None and len(found.items) >= params.limit:
         posts.more_url = f"/bookmarks?max_id={found.next_max_id}"
-    return await _answer(request, "feed.html", posts, title=_("Bookmarks"),
+    return await answer_posts(request, "feed.html", posts, title=_("Bookmarks"),
                          lead=_("Posts you saved. Only you can see this list."))
 
 

@@ -140,8 +140,9 @@
   });
 
   document.addEventListener("htmx:responseError", (event) => {
-    const text = (event.detail.xhr && event.detail.xhr.responseText) || "";
-    toast(text.length < 300 ? text : message("failed"));
+    let text = (event.detail.xhr && event.detail.xhr.responseText) || "";
+    try { text = JSON.parse(text).error || text; } catch (e) { /* plain text, as web routes answer */ }
+    toast(text && text.length < 300 ? text : message("failed"));
   });
   document.addEventListener("htmx:sendError", () => toast(message(navigator.onLine ? "unreachable" : "offline")));
 
