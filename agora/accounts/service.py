@@ -74,7 +74,7 @@ async def register(
         username_key=form.username.lower(),
         email=email,
         password_hash=passwords.hash(form.password),
-        locale=form.locale if form.locale in ("en", "de", "zh") else "en",
+        locale=form.locale if form.locale in INTERFACE_LOCALES else "en",
         admin=admin,
         approved=by_operator or settings.registrations is not Registrations.approval,
         registration_reason=form.reason,
@@ -151,6 +151,11 @@ class ProfileChanges:
     default_language: str | None = None
     avatar_path: str | None = None
     header_path: str | None = None
+    locale: str | None = None  # the interface language: one of INTERFACE_LOCALES
+
+
+# What the `locale` column holds (the web app maps them to its catalogs: zh → Simplified Chinese).
+INTERFACE_LOCALES = ("en", "de", "zh")
 
 
 async def update_profile(
@@ -172,8 +177,10 @@ async def update_profile(
     language = changes.default_language
     if language is not None and not (isinstance(language, str) and LANGUAGE_RE.fullmatch(language)):
         raise Unprocessable("source[language] must be an ISO 639 language code, such as en or zh-CN")
+    if changes.locale is not None and changes.locale not in INTERFACE_LOCALES:
+        raise Unprocessable("locale must be one of " + ", ".join(INTERFACE_LOCALES))
     for name in ("locked", "bot", "discoverable", "indexable", "default_sensitive", "default_language",
-                 "avatar_path", "header_path"):
+                 "avatar_path", "header_path", "locale"):
         value = getattr(changes, name)
         if value is not None:
             setattr(account, name, value)

@@ -82,17 +82,24 @@ def test_two_members_meet_in_the_browser(new_page) -> None:
     expect(arrived.locator("button.like")).to_have_attribute("aria-pressed", "true")
     expect(badge(ana)).to_have_text("2")  # B's like, live
 
+    # Reply opens a box right under the post (no page change); sent, the box becomes the reply.
     arrived.locator("a.reply").click()
-    expect(ben).to_have_url(re.compile(r"/@ana/\d+"))
-    ben.locator("form#reply textarea").fill("Beautiful! Where was this taken? 你好")
-    ben.locator("form#reply button[type=submit]").click()
-    expect(ben.locator("#replies .post")).to_contain_text("Where was this taken?")
+    inline = ben.locator("form.compose.inline")
+    expect(inline.locator("textarea")).to_be_focused()
+    inline.locator("textarea").fill("Beautiful! Where was this taken? 你好")
+    inline.locator("button[type=submit]").click()
+    expect(inline).to_have_count(0)
+    expect(ben.locator("#timeline .post", has_text="Where was this taken?")).to_have_count(1)
+    assert ben.evaluate("window.__sameDocument") is True
     expect(badge(ana)).to_have_text("3")  # and B's reply
 
     # A opens the thread and sees the reply under the post.
     ana.locator("#timeline .post", has_text="Sunset over the harbour").locator("a.when").click()
     expect(ana.locator(".post.focus")).to_contain_text("Sunset over the harbour")
     expect(ana.locator("#replies .post")).to_contain_text("Where was this taken? 你好")
+    ana.locator("form#reply textarea").fill("By the old lighthouse!")  # and answers in the thread
+    ana.locator("form#reply button[type=submit]").click()
+    expect(ana.locator("#replies .post").last).to_contain_text("By the old lighthouse!")
 
     # A's followers-only post: B (a follower) sees it; a stranger does not, not even by its address.
     ana.goto("/home")

@@ -150,6 +150,22 @@ async def test_quoting_from_the_compose_page_goes_home_with_the_quote(client, al
     assert made["quote"]["quoted_status"]["id"] == original["id"]
 
 
+async def test_reply_from_a_card_opens_a_box_under_it_that_becomes_the_reply(client, alice: Member,
+                                                                           bob: Member) -> None:
+    parent = await post(client, alice, "what do you think?")
+    await signed_in(client, bob)
+    box = await client.get(f"/compose?in_reply_to={parent['id']}", headers={"HX-Request": "true"})
+    assert box.status_code == 200 and "<html" not in box.text
+    assert 'class="compose inline"' in box.text and "autofocus" in box.text
+    assert f'name="in_reply_to_id" value="{parent["id"]}"' in box.text
+    sent = await client.post("/web/statuses", headers={"HX-Request": "true"}, data={
+        "csrf": csrf_of(box.text), "target": "inline", "status": "@alice I agree", "visibility": "public",
+        "in_reply_to_id": parent["id"]})
+    assert sent.status_code == 200 and sent.text.lstrip().startswith("<article") and "I agree" in sent.text
+    reply = (await api_statuses(client, bob))[0]
+    assert reply["in_reply_to_id"] == parent["id"]
+
+
 async def test_a_malformed_reply_id_is_refused_not_posted_as_a_new_thread(client, alice: Member) -> None:
     await signed_in(client, alice)
     sent = await form_post(client, "/home", "/web/statuses", {"status": "hi", "visibility": "public",

@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depe
 WEB_APP = "Web"
 # Where htmx puts a new post: the top of a timeline, or the end of a thread's replies. From the
 # compose page itself ("page") there is nowhere to put it: the browser goes where the post is.
-TARGETS = {"timeline": "afterbegin:#timeline", "replies": "beforeend:#replies", "page": None}
+TARGETS = {"timeline": "afterbegin:#timeline", "replies": "beforeend:#replies", "page": None, "inline": None}
 
 
 async def _related(request: Request, viewer: Viewer, reply_id: int | None, quote_id: int | None) -> dict[str, Any]:
@@ -50,6 +50,9 @@ async def compose_page(request: Request, viewer: Viewer = Depends(require_viewer
     reply_id = parse_id(request.query_params.get("in_reply_to") or "")
     quote_id = parse_id(request.query_params.get("quote") or "")
     related = await _related(request, viewer, reply_id, quote_id)
+    if is_htmx(request) and (reply_id or quote_id):
+        # Reply or quote from a card: a box right under it, no page change (like X's reply dialog).
+        return await fragment(request, "_compose.html", {**related, "form": {}, "errors": {}, "target": "inline"})
     return await page(request, "compose.html", {**related, "form": {}, "errors": {}, "target": "page"})
 
 
@@ -97,11 +100,13 @@ async def create(request: Request, viewer: Viewer = Depends(require_viewer)) -> 
     destination = f"/statuses/{reply_id}" if reply_id else "/home"
     if not is_htmx(request):
         return RedirectResponse(destination, status_code=303)
-    if created is None or TARGETS[target] is None:
+    if created is None or target == "page":
         return Response(status_code=200, headers={"HX-Redirect": destination})
     async with runtime.db.transaction(write=False) as session:
         status = await statuses.get_visible(session, status_id=created, viewer_id=viewer.id)
         state = await viewer_state(session, [status], viewer.id)
+    if target == "inline":  # the box under a card becomes the new post
+        return await fragment(request, "_status.html", {"s": status, "state": state})
     # A fresh box in place of the sent one (still a reply box under a thread), and the new post
     # swapped in out-of-band where it belongs.
     reply_box = (await _related(request, viewer, reply_id, None))["reply_to"] if reply_id is not None else None

@@ -183,14 +183,10 @@ def _set_language_cookie(response: Response, request: Request, choice: str) -> N
 async def _save_account_prefs(request: Request, viewer: Viewer, choice: str,
                         default_visibility: str | None = None) -> None:
     runtime = runtime_of(request)
+    changes = service.ProfileChanges(default_visibility=default_visibility, locale=_account_locale(choice))
     async with runtime.db.transaction() as session:
         account = await service.get_account(session, account_id=viewer.id)
-        if default_visibility is not None:
-            await service.update_profile(session, account=account, settings=runtime.settings,
-                                         changes=service.ProfileChanges(default_visibility=default_visibility))
-        # No service knob for the interface language yet (ProfileChanges has none); it is one column.
-        account.locale = _account_locale(choice)
-        await session.flush()
+        await service.update_profile(session, account=account, settings=runtime.settings, changes=changes)
 
 
 @router.get("/settings/preferences")

@@ -137,6 +137,21 @@
 
   document.addEventListener("click", (event) => {
     if (event.target.closest("#new-posts")) loadPending();
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismiss.closest("form").remove();
+  });
+
+  // Reply and quote open a box under the card; pressing again goes back to the open box.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const link = event.detail.elt;
+    if (!link.matches || !link.matches("a.reply, a.quote")) return;
+    const card = link.closest("article");
+    const open = card && card.nextElementSibling;
+    if (open && open.matches("form.compose.inline")) {
+      event.preventDefault();
+      const box = open.querySelector("textarea");
+      if (box) box.focus();
+    }
   });
 
   document.addEventListener("htmx:responseError", (event) => {
