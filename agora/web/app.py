@@ -11,6 +11,7 @@ from starlette.types import Scope
 
 from agora.kit.errors import AgoraError, NotFound
 from agora.web.i18n import gettext as _
+from agora.web.i18n import refusal
 from agora.web.pages import ROUTERS
 from agora.web.render import is_htmx, page, prepare
 from agora.web.session import SignInRequired, sign_in_url
@@ -61,7 +62,7 @@ async def error_page(request: Request, exc: AgoraError) -> Response:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": sign_in_url(request)})
         return RedirectResponse(sign_in_url(request), status_code=303)
-    message = _("This page does not exist, or you cannot see it.") if exc.status_code == 404 else exc.message
+    message = _("This page does not exist, or you cannot see it.") if exc.status_code == 404 else refusal(exc.message)
     if is_htmx(request):
         return PlainTextResponse(message, status_code=exc.status_code)
     return await page(request, "error.html", {"status": exc.status_code, "message": message},

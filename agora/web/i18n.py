@@ -77,6 +77,11 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def refusal(message: str) -> str:
+    """A service's refusal in the reader's language, where the catalogs know it (see service_messages)."""
+    return gettext(message)
+
+
 def N_(message: str) -> str:
     """Mark a string for the catalog where it is defined; `gettext` translates it where it is shown."""
     return message

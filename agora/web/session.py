@@ -30,6 +30,7 @@ from agora.accounts.oauth import Grant
 from agora.accounts.scopes import TOP_LEVEL
 from agora.kit.errors import AgoraError, Forbidden
 from agora.models import Account
+from agora.web.i18n import gettext as _
 
 SESSION_COOKIE = WEB_SESSION_COOKIE
 CSRF_COOKIE = "agora_csrf"
@@ -150,4 +151,4 @@ async def verify_csrf(request: Request) -> None:
     expected = _session_csrf(viewer.token) if viewer is not None else request.cookies.get(CSRF_COOKIE)
     # Bytes, not str: compare_digest raises TypeError on non-ASCII text.
     if not sent or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
-        raise Forbidden("Your session expired or the form is stale. Reload the page and try again.")
+        raise Forbidden(_("Your session expired or the form is stale. Reload the page and try again."))

@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 
 from agora.kit.time import utcnow
 from agora.web import i18n
+from tests.web.pages import form_post, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [locale for locale in i18n.LOCALES if locale != i18n.DEFAULT]
@@ -80,3 +81,14 @@ def test_locale_negotiation() -> None:
     assert i18n.negotiate(choice="en", accept_language="de") == "en"  # an explicit choice wins
     assert i18n.negotiate(choice="klingon", accept_language="") == "en"
     assert i18n.negotiate(choice=None, accept_language="de;q=0.1,en;q=0.9") == "en"
+
+
+async def test_a_services_refusal_reaches_the_reader_in_their_language(client, alice) -> None:
+    await signed_in(client, alice)
+    client.cookies.set(i18n.LANG_COOKIE, "de")
+    refused = await form_post(client, "/@alice", f"/web/accounts/{alice.id}/follow")
+    assert refused.status_code == 403
+    assert "Du kannst dir nicht selbst folgen." in refused.text and "<html lang=\"de\">" in refused.text
+    stale = await client.post(f"/web/accounts/{alice.id}/follow", data={"csrf": "stale"},
+                              headers={"HX-Request": "true"})
+    assert stale.status_code == 403 and stale.text.startswith("Deine Sitzung ist abgelaufen")

@@ -14,6 +14,7 @@ from agora.kit.runtime import runtime_of
 from agora.web import forms, i18n
 from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
+from agora.web.i18n import refusal
 from agora.web.render import page, prepare
 from agora.web.session import current_viewer, end_session, start_session, verify_csrf
 
@@ -131,7 +132,7 @@ async def sign_up(request: Request) -> Response:
     except AgoraError as refused:
         field = "username" if "username" in refused.message else "email" if "email" in refused.message else "form"
         message = {"username": _("This username is already taken."),
-                   "email": _("This e-mail address is already registered.")}.get(field, refused.message)
+                   "email": _("This e-mail address is already registered.")}.get(field, refusal(refused.message))
         return await _auth_page(request, "sign_up", form=kept, errors={field: message}, status=422)
     if not account.approved:
         return await _auth_page(request, "sign_in", notice=_(

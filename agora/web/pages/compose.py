@@ -23,6 +23,7 @@ from agora.social.entities import viewer_state
 from agora.web import forms
 from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
+from agora.web.i18n import refusal
 from agora.web.render import fragment, is_htmx, page, prepare
 from agora.web.session import Viewer, require_viewer, verify_csrf
 
@@ -87,14 +88,14 @@ async def create(request: Request, viewer: Viewer = Depends(require_viewer)) -> 
             images = [await prepare_upload(data=await f.read(runtime.settings.max_image_bytes + 1),
                                            settings=runtime.settings) for f in forms.files(form, "media")]
         except AgoraError as refused:
-            errors["media"] = refused.message
+            errors["media"] = refusal(refused.message)
     if not errors:
         try:
             created = await _post(request, viewer, form, images, reply_id=reply_id, quote_id=quote_id)
         except Conflict:
             created = None  # the same form, sent twice at once: the other request is making the post
         except AgoraError as refused:
-            errors["form"] = refused.message
+            errors["form"] = refusal(refused.message)
     if errors:
         return await _refused(request, viewer, form, errors, reply_id=reply_id, quote_id=quote_id, target=target)
     destination = f"/statuses/{reply_id}" if reply_id else "/home"

@@ -22,6 +22,7 @@ from agora.media.service import prepare_profile_image, store_profile_images
 from agora.web import forms, i18n
 from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
+from agora.web.i18n import refusal
 from agora.web.render import back, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
@@ -106,7 +107,7 @@ async def save_profile(request: Request, viewer: Viewer = Depends(require_viewer
                 await service.update_profile(session, account=account, changes=dataclasses.replace(changes, **stored),
                                              settings=settings)
         except AgoraError as refused:  # a limit we did not check above; the files were removed on rollback
-            errors["form"] = refused.message
+            errors["form"] = refusal(refused.message)
     if errors:
         for kind in IMAGES:
             if kind not in errors and kind in images:  # a browser cannot refill a file input

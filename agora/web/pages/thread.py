@@ -27,6 +27,7 @@ from agora.social import interactions, statuses
 from agora.social.entities import viewer_state
 from agora.web import forms
 from agora.web.i18n import gettext as _
+from agora.web.i18n import refusal
 from agora.web.render import back, fragment, is_htmx, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
@@ -212,7 +213,7 @@ async def edit(request: Request, status_id: str, viewer: Viewer = Depends(requir
                     shown = await statuses.get_visible(session, status_id=card_id, viewer_id=viewer.id)
                     state = await viewer_state(session, [shown], viewer.id)
         except Unprocessable as refused:
-            errors["form"] = refused.message
+            errors["form"] = refusal(refused.message)
     if errors:
         return await _edit_form(request, {"status": post, "card_id": card_id, "form": kept, "errors": errors},
                                 status=422)
