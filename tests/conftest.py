@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as redis
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -26,7 +27,7 @@ from agora.models import Base
 from tests.factories import Member, make_member
 
 POSTGRES_URL = os.environ.get("AGORA_TEST_POSTGRES_URL")
-REDIS_URL = os.environ.get("AGORA_TEST_REDIS_URL")
+REDIS_URL = os.environ.get("AGORA_TEST_REDIS_URL") or "redis://127.0.0.1:6379/9"
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
@@ -168,3 +169,26 @@ class LiveServer:
 def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     with LiveServer(lambda url: make_settings(database_url, tmp_path / "live", base_url=url)) as server:
         yield server
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[redis.Redis]:
+    """A real Redis for the tests that need one (two servers sharing events); skips without one."""
+    client = redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=5)
+    try:
+        await client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        await client.aclose()
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({exc}); set AGORA_TEST_REDIS_URL to run these")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def redis_servers(database_url: str, tmp_path: Path, redis_client) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two live servers on one database and one Redis: any worker may serve any stream."""
+    def settings_for(name: str):
+        return lambda url: make_settings(database_url, tmp_path / name, base_url=url, redis_url=REDIS_URL)
+
+    with LiveServer(settings_for("a")) as a, LiveServer(settings_for("b")) as b:
+        yield a, b

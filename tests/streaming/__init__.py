@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import redis.asyncio as redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from agora.kit.bus import RedisBus
 from tests.factories import Member
 
 WAIT = 5.0  # the most any one wait may take; delivery is normally well under a second
@@ -123,11 +125,14 @@ def _headers(token: str | None) -> dict[str, str]:
 
 @asynccontextmanager
 async def open_sse(base_url: str, stream: str, *, token: str | None = None,
-                   params: dict[str, str] | None = None) -> AsyncIterator[SSEStream]:
-    """GET /api/v1/streaming/<stream>; yields once the server has subscribed (its opening comment)."""
+                   params: dict[str, str] | None = None, cookies: dict[str, str] | None = None,
+                   ) -> AsyncIterator[SSEStream]:
+    """GET /api/v1/streaming/<stream> (or `stream` itself when it is a path, like the web app's
+    /web/live); yields once the server has subscribed (its opening comment)."""
     timeout = httpx.Timeout(WAIT, read=WAIT * 2)  # keep-alives come every second in tests
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http, \
-            http.stream("GET", f"/api/v1/streaming/{stream}", headers=_headers(token), params=params) as response:
+    path = stream if stream.startswith("/") else f"/api/v1/streaming/{stream}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, cookies=cookies) as http, \
+            http.stream("GET", path, headers=_headers(token), params=params) as response:
         assert response.status_code == 200, (response.status_code, await response.aread())
         assert response.headers["content-type"].startswith("text/event-stream")
         sse = SSEStream(response)
@@ -262,3 +267,24 @@ async def api_for(base_url: str) -> AsyncIterator[Api]:
 def bus_channels(live_server) -> set[str]:
     """The channels the live server's bus has listeners on (read from the test's thread)."""
     return set(live_server.server.config.app.state.runtime.bus._subscribers)
+
+
+async def listeners(client: redis.Redis, channel: str) -> int:
+    """How many Redis connections are subscribed to this bus channel."""
+    [(_name, count)] = await client.pubsub_numsub(RedisBus.PREFIX + channel)
+    return int(count)
+
+
+async def until_listeners(client: redis.Redis, channel: str, *, at_least: int = 1, exactly: int | None = None) -> None:
+    """Wait (bounded) until Redis has acted on a SUBSCRIBE or UNSUBSCRIBE for `channel`.
+
+    A bus sends SUBSCRIBE without waiting for Redis to confirm it, so a test that publishes from
+    elsewhere waits for the confirmation first (Mastodon's streaming server has the same window).
+    """
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        count = await listeners(client, channel)
+        if (count == exactly) if exactly is not None else (count >= at_least):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{channel}: {count} Redis listeners"
+        await asyncio.sleep(0.02)

@@ -6,56 +6,16 @@ Skipped when no Redis answers at AGORA_TEST_REDIS_URL (default redis://127.0.0.1
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as redis
 
 from agora.kit.bus import BusMessage, RedisBus
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import REDIS_URL, LiveServer
 from tests.factories import Member
-from tests.streaming import WAIT, Api, api_for, open_sse, open_ws
-
-REDIS_URL = os.environ.get("AGORA_TEST_REDIS_URL") or "redis://127.0.0.1:6379/9"
-
-
-@pytest.fixture
-async def redis_client() -> AsyncIterator[redis.Redis]:
-    client = redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=WAIT)
-    try:
-        await client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        await client.aclose()
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({exc}); set AGORA_TEST_REDIS_URL to run these")
-    yield client
-    await client.aclose()
-
-
-async def listeners(client: redis.Redis, channel: str) -> int:
-    """How many Redis connections are subscribed to this bus channel."""
-    [(_name, count)] = await client.pubsub_numsub(RedisBus.PREFIX + channel)
-    return int(count)
-
-
-async def until_listeners(client: redis.Redis, channel: str, *, at_least: int = 1, exactly: int | None = None) -> None:
-    """Wait (bounded) until Redis has acted on a SUBSCRIBE or UNSUBSCRIBE for `channel`.
-
-    A bus sends SUBSCRIBE without waiting for Redis to confirm it, so a test that publishes from
-    elsewhere waits for the confirmation first (Mastodon's streaming server has the same window).
-    """
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while True:
-        count = await listeners(client, channel)
-        if (count == exactly) if exactly is not None else (count >= at_least):
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"{channel}: {count} Redis listeners"
-        await asyncio.sleep(0.02)
-
+from tests.streaming import WAIT, Api, api_for, listeners, open_sse, open_ws, until_listeners
 
 # RedisBus on its own ---------------------------------------------------------------------------------
 
@@ -119,12 +79,8 @@ async def test_a_malformed_message_does_not_stop_the_reader(two_buses, redis_cli
 
 
 @pytest.fixture
-def servers(database_url: str, tmp_path: Path, redis_client) -> Iterator[tuple[LiveServer, LiveServer]]:
-    def settings_for(name: str):
-        return lambda url: make_settings(database_url, tmp_path / name, base_url=url, redis_url=REDIS_URL)
-
-    with LiveServer(settings_for("a")) as a, LiveServer(settings_for("b")) as b:
-        yield a, b
+def servers(redis_servers: tuple[LiveServer, LiveServer]) -> tuple[LiveServer, LiveServer]:
+    return redis_servers
 
 
 @pytest.fixture
