@@ -208,8 +208,9 @@ def write_markdown(path: Path, f: Figures, notes: list[str], command: str, start
         f"Run on {started:%Y-%m-%d %H:%M} UTC with `{command}` (the whole run took {total_seconds:.0f} s). "
         "Regenerate with `make bench` (or `.venv/bin/python bench/web.py --quick` for a check that it works); "
         "the script is `bench/web.py`, seeding in `bench/web_seed.py`, this report from `bench/web_report.py`.",
-        "", f"**Page weight of `/home?limit=40` (HTML + CSS + JS, no images): {verdict(f)}.** "
-        f"{default_home_verdict(f)}.", "",
+        "", f"**Page weight of the home page (HTML + CSS + JS, no images) — {default_home_verdict(f)}.** "
+        f"With 40 posts (`/home?limit=40`, the page timed below; infinite scroll adds 20 at a time): "
+        f"{verdict(f)}; {kb(f.total(3))} KB gzipped, as the server sends it.", "",
         "![page weight, server time and Chromium timings](web.png)", "",
         "## Machine", "",
         *[f"- **{k}**: {v}" for k, v in machine().items()],
