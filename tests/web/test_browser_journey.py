@@ -47,6 +47,7 @@ def test_two_members_meet_in_the_browser(new_page) -> None:
     arrived.locator("button.like").click()
     expect(arrived.locator("button.like")).to_have_attribute("aria-pressed", "true")
     expect(badge(ana)).to_have_text("2")  # B's like, live
+    expect(ana).to_have_title(re.compile(r"^\(2\) "))  # and in the tab's title
 
     # Reply opens a box right under the post (no page change); sent, the box becomes the reply.
     arrived.locator("a.reply").click()
@@ -56,6 +57,7 @@ def test_two_members_meet_in_the_browser(new_page) -> None:
     inline.locator("button[type=submit]").click()
     expect(inline).to_have_count(0)
     expect(ben.locator("#timeline .post", has_text="Where was this taken?")).to_have_count(1)
+    expect(arrived.locator("a.reply .count")).to_have_text("1")  # the card counts its new reply
     assert ben.evaluate("window.__sameDocument") is True
     expect(badge(ana)).to_have_text("3")  # and B's reply
 

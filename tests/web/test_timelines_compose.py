@@ -162,6 +162,10 @@ async def test_reply_from_a_card_opens_a_box_under_it_that_becomes_the_reply(cli
         "csrf": csrf_of(box.text), "target": "inline", "status": "@alice I agree", "visibility": "public",
         "in_reply_to_id": parent["id"]})
     assert sent.status_code == 200 and sent.text.lstrip().startswith("<article") and "I agree" in sent.text
+    # The card replied to comes along, out of band, counting the new reply.
+    parent_card = sent.text[sent.text.index(f'id="post-{parent["id"]}"'):]
+    assert parent_card.startswith(f'id="post-{parent["id"]}" hx-swap-oob="true"')
+    assert 'aria-label="Reply, 1"' in parent_card
     reply = (await api_statuses(client, bob))[0]
     assert reply["in_reply_to_id"] == parent["id"]
 

@@ -105,14 +105,15 @@ async def create(request: Request, viewer: Viewer = Depends(require_viewer)) -> 
         return Response(status_code=200, headers={"HX-Redirect": destination})
     async with runtime.db.transaction(write=False) as session:
         status = await statuses.get_visible(session, status_id=created, viewer_id=viewer.id)
-        state = await viewer_state(session, [status], viewer.id)
-    if target == "inline":  # the box under a card becomes the new post
-        return await fragment(request, "_status.html", {"s": status, "state": state})
+        # The post it answers, as it is now: its reply count just went up.
+        parent = await statuses.get_visible(session, status_id=reply_id, viewer_id=viewer.id) if reply_id else None
+        state = await viewer_state(session, [status, *([parent] if parent else [])], viewer.id)
+    if target == "inline":  # the box under a card becomes the new post, and the card is refreshed
+        return await fragment(request, "_inline_result.html", {"s": status, "state": state, "parent": parent})
     # A fresh box in place of the sent one (still a reply box under a thread), and the new post
     # swapped in out-of-band where it belongs.
-    reply_box = (await _related(request, viewer, reply_id, None))["reply_to"] if reply_id is not None else None
     return await fragment(request, "_compose_result.html", {
-        "reply_to": reply_box, "quote": None, "s": status, "state": state, "form": {}, "errors": {},
+        "reply_to": parent, "quote": None, "s": status, "state": state, "form": {}, "errors": {},
         "target": target, "oob": TARGETS[target]})
 
 

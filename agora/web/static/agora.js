@@ -116,6 +116,9 @@
   }
 
   function bumpNotifications(by) {
+    // The tab's title carries the count too, as X's does: "(3) Home · Agora".
+    const unread = parseInt((document.title.match(/^\((\d+)\) /) || [0, "0"])[1], 10) + by;
+    document.title = (unread > 0 ? "(" + unread + ") " : "") + document.title.replace(/^\(\d+\) /, "");
     document.querySelectorAll(".notif-badge").forEach((badge) => {
       const count = parseInt(badge.dataset.count || "0", 10) + by;
       badge.dataset.count = String(count);
