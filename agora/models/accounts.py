@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.models.base import Base, created_at, snowflake_pk
 
+# Members no one sees (suspended, or awaiting approval): every visibility check excludes them, so
+# they are indexed on their own (a partial index: a handful of rows, however many members). Each
+# condition is written as SQLAlchemy renders `suspended OR NOT approved` for that database: SQLite
+# uses a partial index only when the query repeats its condition to the letter.
+HIDDEN_SQLITE = "suspended = 1 OR approved = 0"
+HIDDEN_POSTGRESQL = "suspended OR NOT approved"
+
 
 class Account(Base):
     __tablename__ = "accounts"
+    __table_args__ = (
+        Index("ix_accounts_hidden", "id", sqlite_where=text(HIDDEN_SQLITE),
+              postgresql_where=text(HIDDEN_POSTGRESQL)),
+    )
 
     id: Mapped[int] = snowflake_pk()
     username: Mapped[str] = mapped_column(String(30), nullable=False)

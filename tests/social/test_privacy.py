@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from agora.models import Account
 from tests.factories import Member, make_member, post
 
 
@@ -126,3 +127,39 @@ async def test_a_block_hides_everything_both_ways(client, cast) -> None:
     assert (await client.get(f"/api/v1/statuses/{cast['public']['id']}", headers=follower.headers)).status_code == 404
     assert await ids_on(client, f"/api/v1/accounts/{author.id}/statuses", follower) == set()
     assert (await client.post(f"/api/v1/accounts/{author.id}/follow", headers=follower.headers)).status_code == 403
+
+
+async def test_a_suspended_or_unapproved_members_posts_are_seen_by_no_one(runtime, client, cast) -> None:
+    """As in Mastodon: suspension (or a sign-up still waiting for approval) hides every post, on
+    every read path, while the rows stay for the moderators."""
+    follower, friend = cast["follower"], cast["friend"]
+    reply = await post(client, follower, "@author lovely", in_reply_to_id=cast["public"]["id"])
+    boost = await client.post(f"/api/v1/statuses/{cast['public']['id']}/reblog", headers=friend.headers)
+    assert boost.status_code == 200
+    author_posts = {cast[k]["id"] for k in ("public", "private", "direct", "private_reply", "self_quote")}
+    for hide in ("suspended", "unapproved"):
+        async with runtime.db.transaction() as session:
+            account = await session.get(Account, int(cast["author"].id))
+            # Suspended (but once approved), or never approved (and not suspended).
+            account.suspended, account.approved = hide == "suspended", hide == "suspended"
+        for viewer in (follower, friend, cast["stranger"], None):
+            for url in read_paths(cast):
+                if "/accounts/" in url or "/context" in url:  # the profile, the post itself: gone, 404
+                    assert (await client.get(url, headers=viewer.headers if viewer else {})).status_code == 404
+                    continue
+                if viewer is None and url in ("/api/v1/timelines/home", "/api/v1/favourites", "/api/v1/bookmarks",
+                                              "/api/v1/notifications"):
+                    continue
+                seen = await ids_on(client, url, viewer)
+                assert not seen & author_posts, (hide, url, viewer and viewer.username)
+            for status_id in author_posts:
+                fetched = await client.get(f"/api/v1/statuses/{status_id}", headers=viewer.headers if viewer else {})
+                assert fetched.status_code == 404, (hide, status_id)
+        thread = await client.get(f"/api/v1/statuses/{reply['id']}/context", headers=follower.headers)
+        assert thread.json()["ancestors"] == []  # the reply stays; what it answered is gone
+        friend_home = await ids_on(client, "/api/v1/timelines/home", friend)
+        assert boost.json()["id"] not in friend_home  # a boost of a hidden post is hidden too
+    async with runtime.db.transaction() as session:  # lifted: everything is back
+        account = await session.get(Account, int(cast["author"].id))
+        account.suspended, account.approved = False, True
+    assert cast["public"]["id"] in await ids_on(client, "/api/v1/timelines/public", None)

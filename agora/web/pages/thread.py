@@ -17,7 +17,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.accounts.service import is_public
 from agora.kit.errors import BadRequest, NotFound, Unprocessable
 from agora.kit.http import path_id
 from agora.kit.ids import parse_id
@@ -59,10 +58,8 @@ def _misplaced(status: Status, username: str, suffix: str = "") -> RedirectRespo
 
 async def _readable(session: AsyncSession, raw_id: str, viewer_id: int | None) -> Status:
     """A post the viewer may see, by a URL id; 404 for anything else (never 403: that would confirm it)."""
-    status = await statuses.get_visible(session, status_id=path_id(raw_id), viewer_id=viewer_id)
-    if not is_public(status.account):  # suspended or unapproved authors are shown to no one
-        raise NotFound()
-    return status
+    # The visibility rule already hides suspended and unapproved authors' posts from everyone.
+    return await statuses.get_visible(session, status_id=path_id(raw_id), viewer_id=viewer_id)
 
 
 async def _own(session: AsyncSession, viewer: Viewer, post_id: int) -> Status:
@@ -84,8 +81,6 @@ async def thread(request: Request, username: str, status_id: str) -> Response:
         if (moved := _misplaced(status, username)) is not None:
             return moved
         ancestors, replies = await statuses.context(session, status=status, viewer_id=viewer_id)
-        ancestors = [s for s in ancestors if is_public(s.account)]
-        replies = [s for s in replies if is_public(s.account)]
         state = await viewer_state(session, [*ancestors, status, *replies], viewer_id)
     return await page(request, "thread.html", {
         "status": status, "ancestors": ancestors, "replies": replies, "state": state,
