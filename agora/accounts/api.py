@@ -135,12 +135,10 @@ async def lookup(request: Request, acct: str = "") -> dict[str, Any]:
     runtime = runtime_of(request)
     username = acct.lstrip("@").split("@", 1)[0]
     domain = acct.lstrip("@").split("@", 1)[1] if "@" in acct.lstrip("@") else None
+    if domain is not None and domain.lower() != runtime.settings.domain.lower():
+        raise NotFound()
     async with runtime.db.transaction(write=False) as session:
-        account = None
-        if username and (domain is None or domain.lower() == runtime.settings.domain.lower()):
-            account = await service.find_by_username(session, username=username)
-        if account is None or not service.is_public(account):
-            raise NotFound()
+        account = await service.get_account_by_username(session, username=username)
     return account_json(account, runtime.settings)
 
 

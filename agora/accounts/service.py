@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,8 +122,27 @@ def is_public(account: Account) -> bool:
     return account.approved and not account.suspended
 
 
+def public_accounts() -> ColumnElement[bool]:
+    """`is_public` as SQL, for lists of accounts."""
+    return and_(Account.approved, Account.suspended.is_(False))
+
+
+def hidden_accounts() -> Select:
+    """The ids of members no one sees (not `is_public`): a handful of rows, found through the partial
+    index ix_accounts_hidden, whose condition this repeats to the letter (SQLite requires it)."""
+    return select(Account.id).where(or_(Account.suspended, not_(Account.approved)))
+
+
 async def get_account(session: AsyncSession, *, account_id: int | None) -> Account:
     account = await session.get(Account, account_id) if account_id is not None else None
+    if account is None or not is_public(account):
+        raise NotFound()
+    return account
+
+
+async def get_account_by_username(session: AsyncSession, *, username: str) -> Account:
+    """The public member called `username` (any case); anyone else is simply not found."""
+    account = await find_by_username(session, username=username) if USERNAME_RE.match(username) else None
     if account is None or not is_public(account):
         raise NotFound()
     return account
@@ -146,7 +165,7 @@ class ProfileChanges:
     bot: bool | None = None
     discoverable: bool | None = None
     indexable: bool | None = None
-    default_visibility: str | None = None
+    default_visibility: str | None = None  # one of DEFAULT_VISIBILITIES
     default_sensitive: bool | None = None
     default_language: str | None = None
     avatar_path: str | None = None
@@ -154,6 +173,8 @@ class ProfileChanges:
     locale: str | None = None  # the interface language: one of INTERFACE_LOCALES
 
 
+# A posting default may be any visibility but "direct" (as in Mastodon).
+DEFAULT_VISIBILITIES = ("public", "unlisted", "private")
 # What the `locale` column holds (the web app maps them to its catalogs: zh → Simplified Chinese).
 INTERFACE_LOCALES = ("en", "de", "zh")
 
@@ -171,7 +192,7 @@ async def update_profile(
         account.note = changes.note
         account.note_html = await render_bio(session, text=changes.note, settings=settings)
     if changes.default_visibility is not None:
-        if changes.default_visibility not in ("public", "unlisted", "private"):  # as Mastodon: no DM default
+        if changes.default_visibility not in DEFAULT_VISIBILITIES:
             raise Unprocessable("source[privacy] must be public, unlisted or private")
         account.default_visibility = changes.default_visibility
     language = changes.default_language

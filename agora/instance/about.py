@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.accounts.service import public_accounts
 from agora.models import Account, Status
 
 
@@ -21,8 +22,7 @@ class InstanceFacts:
 
 
 async def facts(session: AsyncSession) -> InstanceFacts:
-    members = await session.scalar(select(func.count()).select_from(Account).where(
-        Account.approved.is_(True), Account.suspended.is_(False))) or 0
+    members = await session.scalar(select(func.count()).select_from(Account).where(public_accounts())) or 0
     posts = await session.scalar(select(func.count()).select_from(Status).where(
         Status.reblog_of_id.is_(None))) or 0
     return InstanceFacts(members=members, posts=posts)

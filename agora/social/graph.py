@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from agora.accounts.service import bump_counter, get_account
+from agora.accounts.service import bump_counter, get_account, public_accounts
 from agora.kit.db import insert_once
 from agora.kit.errors import Forbidden, NotFound, Unprocessable
 from agora.kit.pagination import Page, PageParams
@@ -207,7 +207,7 @@ async def relationships(session: AsyncSession, *, viewer_id: int, target_ids: li
 async def _account_page(session: AsyncSession, query: Select, cursor: InstrumentedAttribute,
                         page: PageParams) -> Page[Account]:
     """Accounts from `select(edge.id, Account)`; suspended and unapproved members are shown to no one."""
-    query = query.where(Account.approved, Account.suspended.is_(False))
+    query = query.where(public_accounts())
     rows = page.finish(list((await session.execute(page.apply(query, cursor))).all()))
     return Page.of([row[1] for row in rows], [row[0] for row in rows])
 

@@ -6,12 +6,13 @@ Timelines, threads, notifications, account pages, streams and single fetches all
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
+from agora.accounts.service import hidden_accounts
 from agora.kit.db import unindexed
-from agora.models import Account, Block, Follow, Mention, Mute, Status
+from agora.models import Block, Follow, Mention, Mute, Status
 
 PUBLICLY_READABLE = ("public", "unlisted")
 
@@ -31,19 +32,10 @@ def muted_by(viewer_id: int) -> Select:
     return select(Mute.target_account_id).where(Mute.account_id == viewer_id)
 
 
-def hidden_authors() -> Select:
-    """Members no one sees (as in Mastodon): suspended, or signed up and still awaiting approval.
-
-    A handful of rows at most, found through a partial index, so excluding them costs timelines
-    next to nothing.
-    """
-    return select(Account.id).where(or_(Account.suspended, not_(Account.approved)))  # as ix_accounts_hidden
-
-
 def visible_to(viewer_id: int | None, status: type[Status] = Status) -> ColumnElement[bool]:
     """Rows of `status` (Status or an alias) that `viewer_id` (None: signed out) may read."""
     readable = unindexed(status.visibility).in_(PUBLICLY_READABLE)
-    shown_author = status.account_id.not_in(hidden_authors())
+    shown_author = status.account_id.not_in(hidden_accounts())  # suspended, or awaiting approval
     if viewer_id is None:
         return and_(readable, shown_author)
     mentioned = select(Mention.status_id).where(Mention.account_id == viewer_id)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.accounts.auth import member, optional_viewer
 from agora.accounts.entities import account_json
 from agora.accounts.oauth import Grant
-from agora.accounts.service import get_account
+from agora.accounts.service import get_account, public_accounts
 from agora.kit.http import page_params, paged, path_id, truthy
 from agora.kit.ids import parse_id
 from agora.kit.pagination import Page
@@ -70,7 +70,7 @@ async def relationships(request: Request, grant: Grant = Depends(member("read:fo
     ids = [parse_id(i) for i in (raw if isinstance(raw, list) else [raw])][:40]
     async with runtime_of(request).db.transaction(write=False) as session:
         existing = set(await session.scalars(select(Account.id).where(
-            Account.id.in_([i for i in ids if i]), Account.approved, Account.suspended.is_(False))))
+            Account.id.in_([i for i in ids if i]), public_accounts())))
         found = [i for i in ids if i in existing]
         return [r.json() for r in await graph.relationships(session, viewer_id=grant.account.id, target_ids=found)]
 

@@ -15,8 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.accounts.service import find_by_username, get_account, is_public
-from agora.kit.errors import NotFound
+from agora.accounts.service import get_account, get_account_by_username
 from agora.kit.http import page_params, path_id
 from agora.kit.pagination import Page, PageParams
 from agora.kit.runtime import runtime_of
@@ -29,15 +28,6 @@ from agora.web.render import back, fragment, fragment_kind, is_htmx, page, prepa
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
-USERNAME_MAX = 30  # Account.username's column size: anything longer names no one
-
-
-async def _member(session: AsyncSession, username: str) -> Account:
-    """The member at /@username; unknown, suspended and unapproved members are simply not found."""
-    account = await find_by_username(session, username=username) if len(username) <= USERNAME_MAX else None
-    if account is None or not is_public(account):
-        raise NotFound()
-    return account
 
 
 async def _relations(session: AsyncSession, viewer: Viewer | None,
@@ -70,7 +60,7 @@ async def _profile(request: Request, username: str, tab: str) -> Response:
     viewer = await current_viewer(request)
     viewer_id = viewer.id if viewer else None
     async with runtime_of(request).db.transaction(write=False) as session:
-        account = await _member(session, username)
+        account = await get_account_by_username(session, username=username)
         feed = timelines.account_feed(viewer_id, account.id, exclude_replies=tab == "posts",
                                       only_media=tab == "media")
         posts = await read_feed(session, request, feed=feed, viewer_id=viewer_id)
@@ -127,7 +117,7 @@ async def _graph_list(request: Request, username: str, which: str) -> Response:
     params = page_params(request)
     list_of = graph.followers if which == "followers" else graph.following
     async with runtime_of(request).db.transaction(write=False) as session:
-        account = await _member(session, username)
+        account = await get_account_by_username(session, username=username)
         found = await list_of(session, account_id=account.id, viewer_id=viewer.id if viewer else None, page=params)
         relations = await _relations(session, viewer, found.items)
     return await _accounts_answer(request, "accounts.html", found, params.limit, relations, tab=which,

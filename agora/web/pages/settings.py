@@ -27,7 +27,6 @@ from agora.web.render import back, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
-VISIBILITIES = ("public", "unlisted", "private")  # a default of "direct" makes no sense (as in Mastodon)
 AUTO = "auto"  # "follow my browser": no cookie, and the account keeps the neutral default
 LANG_MAX_AGE = 365 * 86400
 IMAGES = ("avatar", "header")
@@ -202,7 +201,7 @@ async def save_preferences(request: Request, viewer: Viewer = Depends(require_vi
     form = {"default_visibility": forms.text(raw, "default_visibility", limit=20),
             "locale": forms.text(raw, "locale", limit=20)}
     errors: FieldErrors = {}
-    if form["default_visibility"] not in VISIBILITIES:
+    if form["default_visibility"] not in service.DEFAULT_VISIBILITIES:
         errors["default_visibility"] = _("Choose who can see your posts by default.")
     if form["locale"] != AUTO and form["locale"] not in i18n.LOCALES:
         errors["locale"] = _("Choose a language from the list.")
