@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.kit.http import page_params
-from agora.kit.pagination import PageParams
+from agora.kit.pagination import Page, PageParams
 from agora.models import Status
 from agora.social import timelines
 from agora.social.entities import ViewerState, viewer_state
@@ -33,8 +34,7 @@ async def read_feed(session: AsyncSession, request: Request, *, feed: timelines.
     page = page or page_params(request)
     found = await timelines.read(session, feed=feed, page=page)
     posts = await with_state(session, found.items, viewer_id)
-    if len(found.items) >= page.limit and found.items:
-        posts.more_url = next_page_url(request, max_id=found.items[-1].id)
+    posts.more_url = next_page_url(request, found, page)
     return posts
 
 
@@ -45,6 +45,10 @@ async def answer_posts(request: Request, template: str, posts: PostList, **conte
     return await page(request, template, {"posts": posts, **context})
 
 
-def next_page_url(request: Request, *, max_id: int) -> str:
+def next_page_url(request: Request, found: Page[Any], params: PageParams, **extra: str) -> str | None:
+    """This page's address for the next (older) page, keeping its other parameters and adding
+    `extra`; None when this page was the last (it came back short)."""
+    if found.next_max_id is None or len(found.items) < params.limit:
+        return None
     query = {k: v for k, v in request.query_params.items() if k not in ("max_id", "since_id", "min_id", "fragment")}
-    return f"{request.url.path}?{urlencode({**query, 'max_id': str(max_id)})}"
+    return f"{request.url.path}?{urlencode({**query, **extra, 'max_id': str(found.next_max_id)})}"

@@ -20,6 +20,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_compact_decimal, format_decimal
 from babel.support import NullTranslations, Translations
+from starlette.responses import Response
 
 from agora.kit.time import utcnow
 
@@ -28,6 +29,8 @@ DEFAULT = "en"
 # Babel's identifiers; the `lang` attribute and the settings form use the BCP 47 form (`zh-Hans`).
 LOCALES: dict[str, str] = {"en": "English", "de": "Deutsch", "zh_Hans": "简体中文"}
 LANG_COOKIE = "agora_lang"
+LANG_COOKIE_MAX_AGE = 365 * 86400
+AUTO = "auto"  # "follow my browser": no cookie
 
 _current: ContextVar[str] = ContextVar("agora_web_locale", default=DEFAULT)
 
@@ -97,6 +100,20 @@ def from_tag(tag: str | None) -> str | None:
     return primary if primary in LOCALES else None
 
 
+def account_locale(locale: str) -> str:
+    """One of our locales as the accounts table stores it (en / de / zh; `from_tag` maps back)."""
+    return "zh" if locale == "zh_Hans" else locale if locale in LOCALES else DEFAULT
+
+
+def remember(response: Response, choice: str, *, secure: bool) -> None:
+    """Keep the interface language chosen in this browser (`AUTO`: forget it, follow the browser)."""
+    if choice == AUTO:
+        response.delete_cookie(LANG_COOKIE, path="/")
+    else:
+        response.set_cookie(LANG_COOKIE, choice, max_age=LANG_COOKIE_MAX_AGE, samesite="lax", path="/",
+                            secure=secure)
+
+
 def negotiate(*, choice: str | None, accept_language: str | None) -> str:
     """The member's explicit choice first, then the browser's `Accept-Language`, then English."""
     chosen = from_tag(choice)
@@ -142,6 +159,11 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
         return format_timedelta(delta, format="narrow", threshold=1, locale=_babel_locale())
     skeleton = "MMMd" if moment.year == now.year else "yMMMd"
     return format_skeleton(skeleton, moment, locale=_babel_locale())
+
+
+def month_year(moment: datetime) -> str:
+    """"March 2024" / "März 2024" / "2024年3月" (when a member joined)."""
+    return format_skeleton("yMMMM", moment, locale=_babel_locale())
 
 
 def full_datetime(moment: datetime | None) -> str:

@@ -71,7 +71,7 @@ async def sign_in(request: Request) -> Response:
         await start_session(session, account=account, response=response, request=request)
         chosen = i18n.from_tag(account.locale)
         if chosen and chosen != i18n.DEFAULT:  # the language this member chose follows them to a new browser
-            response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+            i18n.remember(response, chosen, secure=request.url.scheme == "https")
     return response
 
 
@@ -125,7 +125,7 @@ async def sign_up(request: Request) -> Response:
             account = await service.register(
                 session, settings=settings, passwords=Passwords.for_settings(settings),
                 form=service.Registration(form["username"], form["email"], form["password"],
-                                          locale=i18n.current() if i18n.current() != "zh_Hans" else "zh",
+                                          locale=i18n.account_locale(i18n.current()),
                                           reason=form["reason"]))
             if account.approved:
                 await start_session(session, account=account, response=response, request=request)

@@ -7,7 +7,6 @@ badge and Mastodon apps share), so the badge on this very page already reads 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -18,6 +17,7 @@ from agora.kit.runtime import runtime_of
 from agora.models import Notification, Status
 from agora.social import notifications, statuses
 from agora.social.entities import ViewerState, viewer_state
+from agora.web.feeds import next_page_url
 from agora.web.i18n import N_
 from agora.web.render import fragment, fragment_kind, page, prepare
 from agora.web.session import Viewer, require_viewer, verify_csrf
@@ -100,15 +100,7 @@ async def notifications_page(request: Request, viewer: Viewer = Depends(require_
             if newest > await _read_marker(session, viewer.id):  # another tab may have read further
                 await notifications.save_marker(session, account_id=viewer.id, timeline="notifications",
                                                 last_read_id=newest)
-    more_url = None
-    if found.items and len(found.items) >= params.limit:
-        query = {"max_id": str(found.items[-1].id), "read": str(read_up_to)}
-        if request.query_params.get("limit"):
-            query["limit"] = str(params.limit)
-        if kind != "all":
-            query["filter"] = kind
-        more_url = f"/notifications?{urlencode(query)}"
-    listing = NotificationList(items, state, more_url)
+    listing = NotificationList(items, state, next_page_url(request, found, params, read=str(read_up_to)))
     if fragment_kind(request) == "list":
         return await fragment(request, "_notification_list.html", {"listing": listing})
     # `page` counts unread notifications after the marker moved: the badge on this page reads 0.

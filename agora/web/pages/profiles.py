@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_skeleton
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +21,7 @@ from agora.models import Account
 from agora.social import graph, timelines
 from agora.social.interactions import MAX_PINS
 from agora.web import i18n
-from agora.web.feeds import answer_posts, read_feed, with_state
+from agora.web.feeds import answer_posts, next_page_url, read_feed, with_state
 from agora.web.render import back, fragment, fragment_kind, is_htmx, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
@@ -39,11 +37,6 @@ async def _relations(session: AsyncSession, viewer: Viewer | None,
     return {r.id: r for r in found}
 
 
-def _joined(account: Account) -> str:
-    """"March 2024" in the reader's language."""
-    return format_skeleton("yMMMM", account.created_at, locale=Locale.parse(i18n.current()))
-
-
 async def _header(session: AsyncSession, viewer: Viewer | None, account: Account) -> dict[str, Any]:
     """What the top of every profile page needs: the member, the viewer's relationship, the tabs' owner."""
     relations = await _relations(session, viewer, [account])
@@ -51,7 +44,7 @@ async def _header(session: AsyncSession, viewer: Viewer | None, account: Account
     has_requests = own and bool((await graph.follow_requesters(
         session, owner_id=account.id, page=PageParams(limit=1))).items)
     return {"account": account, "rel": relations.get(account.id), "own": own, "has_requests": has_requests,
-            "joined": _joined(account)}
+            "joined": i18n.month_year(account.created_at)}
 
 
 # --- the profile and its post tabs ---------------------------------------------------------------
@@ -96,16 +89,10 @@ async def profile_media(request: Request, username: str) -> Response:
 
 # --- lists of accounts ---------------------------------------------------------------------------
 
-def _more_url(request: Request, found: Page[Account], limit: int) -> str | None:
-    if found.next_max_id is None or len(found.items) < limit:
-        return None
-    return f"{request.url.path}?max_id={found.next_max_id}"
-
-
-async def _accounts_answer(request: Request, template: str, found: Page[Account], limit: int,
+async def _accounts_answer(request: Request, template: str, found: Page[Account], params: PageParams,
                            relations: dict[int, graph.Relationship], **context: Any) -> Response:
     """The whole page, or only the rows and the next "more" link when infinite scroll asks."""
-    rows = {"accounts": found.items, "rels": relations, "more_url": _more_url(request, found, limit),
+    rows = {"accounts": found.items, "rels": relations, "more_url": next_page_url(request, found, params),
             "mode": context.pop("mode", "graph")}
     if fragment_kind(request) == "list":
         return await fragment(request, "_account_list.html", rows)
@@ -120,7 +107,7 @@ async def _graph_list(request: Request, username: str, which: str) -> Response:
         account = await get_account_by_username(session, username=username)
         found = await list_of(session, account_id=account.id, viewer_id=viewer.id if viewer else None, page=params)
         relations = await _relations(session, viewer, found.items)
-    return await _accounts_answer(request, "accounts.html", found, params.limit, relations, tab=which,
+    return await _accounts_answer(request, "accounts.html", found, params, relations, tab=which,
                                   account=account)
 
 
@@ -167,7 +154,7 @@ async def follow_requests(request: Request, viewer: Viewer = Depends(require_vie
     params = page_params(request)
     async with runtime_of(request).db.transaction(write=False) as session:
         found = await graph.follow_requesters(session, owner_id=viewer.id, page=params)
-    return await _accounts_answer(request, "follow_requests.html", found, params.limit, {}, mode="requests")
+    return await _accounts_answer(request, "follow_requests.html", found, params, {}, mode="requests")
 
 
 async def _answer_request(request: Request, viewer: Viewer, account_id: str, *, accept: bool) -> Response:

@@ -27,8 +27,6 @@ from agora.web.render import back, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
-AUTO = "auto"  # "follow my browser": no cookie, and the account keeps the neutral default
-LANG_MAX_AGE = 365 * 86400
 IMAGES = ("avatar", "header")
 
 
@@ -163,27 +161,15 @@ def _chosen_locale(request: Request, viewer: Viewer) -> str:
         return cookie
     stored = viewer.account.locale
     if not stored or stored == i18n.DEFAULT:  # "en" is every account's default, not necessarily a choice
-        return AUTO
-    return i18n.from_tag(stored) or AUTO
-
-
-def _account_locale(choice: str) -> str:
-    """The accounts column stores en / de / zh (see accounts.service.register); "en" also means automatic."""
-    return "zh" if choice == "zh_Hans" else choice if choice in i18n.LOCALES else i18n.DEFAULT
-
-
-def _set_language_cookie(response: Response, request: Request, choice: str) -> None:
-    if choice == AUTO:
-        response.delete_cookie(i18n.LANG_COOKIE, path="/")
-    else:
-        response.set_cookie(i18n.LANG_COOKIE, choice, max_age=LANG_MAX_AGE, samesite="lax", path="/",
-                            secure=request.url.scheme == "https")
+        return i18n.AUTO
+    return i18n.from_tag(stored) or i18n.AUTO
 
 
 async def _save_account_prefs(request: Request, viewer: Viewer, choice: str,
-                        default_visibility: str | None = None) -> None:
+                             default_visibility: str | None = None) -> None:
     runtime = runtime_of(request)
-    changes = service.ProfileChanges(default_visibility=default_visibility, locale=_account_locale(choice))
+    # "auto" stores the neutral default ("en"): the account cannot tell it from a choice of English.
+    changes = service.ProfileChanges(default_visibility=default_visibility, locale=i18n.account_locale(choice))
     async with runtime.db.transaction() as session:
         account = await service.get_account(session, account_id=viewer.id)
         await service.update_profile(session, account=account, settings=runtime.settings, changes=changes)
@@ -203,14 +189,14 @@ async def save_preferences(request: Request, viewer: Viewer = Depends(require_vi
     errors: FieldErrors = {}
     if form["default_visibility"] not in service.DEFAULT_VISIBILITIES:
         errors["default_visibility"] = _("Choose who can see your posts by default.")
-    if form["locale"] != AUTO and form["locale"] not in i18n.LOCALES:
+    if form["locale"] != i18n.AUTO and form["locale"] not in i18n.LOCALES:
         errors["locale"] = _("Choose a language from the list.")
     if errors:
         return await _settings_page(request, "settings_preferences.html", {
             "section": "preferences", "form": form, "errors": errors}, status=422)
     await _save_account_prefs(request, viewer, form["locale"], default_visibility=form["default_visibility"])
     response = RedirectResponse("/settings/preferences?saved=1", status_code=303)
-    _set_language_cookie(response, request, form["locale"])
+    i18n.remember(response, form["locale"], secure=request.url.scheme == "https")
     return response
 
 
@@ -218,7 +204,7 @@ async def save_preferences(request: Request, viewer: Viewer = Depends(require_vi
 async def language(request: Request) -> Response:
     """The small menu on every page, signed in or out: a cookie, and the account too when signed in."""
     choice = forms.text(await request.form(), "locale", limit=20)
-    if choice != AUTO and choice not in i18n.LOCALES:
+    if choice != i18n.AUTO and choice not in i18n.LOCALES:
         # Someone's hand-made form (the menu offers only valid ones): say so, change nothing.
         return await page(request, "error.html", {
             "status": 422, "message": _("This language is not available. Choose one from the list.")}, status=422)
@@ -226,5 +212,5 @@ async def language(request: Request) -> Response:
     if viewer is not None:
         await _save_account_prefs(request, viewer, choice)
     response = back(request, "/home" if viewer is not None else "/")
-    _set_language_cookie(response, request, choice)
+    i18n.remember(response, choice, secure=request.url.scheme == "https")
     return response

@@ -15,7 +15,7 @@ from agora.kit.pagination import PageParams
 from agora.kit.runtime import runtime_of
 from agora.models import Bookmark
 from agora.social import statuses, timelines
-from agora.web.feeds import answer_posts, read_feed, with_state
+from agora.web.feeds import answer_posts, next_page_url, read_feed, with_state
 from agora.web.i18n import gettext as _
 from agora.web.render import fragment_kind, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
@@ -66,8 +66,7 @@ async def bookmarks(request: Request, viewer: Viewer = Depends(require_viewer)) 
         params = page_params(request)
         found = await timelines.reacted(session, viewer_id=viewer.id, kind=Bookmark, page=params)
         posts = await with_state(session, found.items, viewer.id)
-    if found.next_max_id is not None and len(found.items) >= params.limit:
-        posts.more_url = f"/bookmarks?max_id={found.next_max_id}"
+    posts.more_url = next_page_url(request, found, params)
     return await answer_posts(request, "feed.html", posts, title=_("Bookmarks"),
                          lead=_("Posts you saved. Only you can see this list."))
 
