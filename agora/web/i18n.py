@@ -114,6 +114,12 @@ def remember(response: Response, choice: str, *, secure: bool) -> None:
                             secure=secure)
 
 
+def chosen(cookie: str | None, account_locale: str | None) -> str | None:
+    """The member's explicit choice, if any: this browser's cookie, else the account's. The account's
+    "en" does not count: it is every account's default, not necessarily a choice."""
+    return from_tag(cookie) or (from_tag(account_locale) if account_locale != DEFAULT else None)
+
+
 def negotiate(*, choice: str | None, accept_language: str | None) -> str:
     """The member's explicit choice first, then the browser's `Accept-Language`, then English."""
     chosen = from_tag(choice)

@@ -76,34 +76,27 @@ def fragment_kind(request: Request) -> str | None:
     return request.headers.get("x-agora-fragment") or request.query_params.get("fragment")
 
 
-async def locale_for(request: Request, viewer: Viewer | None) -> str:
-    choice = request.cookies.get(i18n.LANG_COOKIE) or (viewer.account.locale if viewer is not None else None)
-    if choice == "en" and viewer is not None and not request.cookies.get(i18n.LANG_COOKIE):
-        choice = None  # "en" is every account's default, not necessarily a choice: let the browser speak
-    return i18n.negotiate(choice=choice, accept_language=request.headers.get("accept-language"))
+def chosen_locale(request: Request, viewer: Viewer | None) -> str | None:
+    return i18n.chosen(request.cookies.get(i18n.LANG_COOKIE), viewer.account.locale if viewer is not None else None)
 
 
 async def prepare(request: Request) -> Viewer | None:
     """Resolve the viewer and activate their locale; every web route calls this first (a dependency)."""
     viewer = await current_viewer(request)
-    i18n.use(await locale_for(request, viewer))
+    i18n.use(i18n.negotiate(choice=chosen_locale(request, viewer),
+                            accept_language=request.headers.get("accept-language")))
     request.scope["agora.web"] = True  # errors on this request render as pages, not JSON
     if viewer is not None:
         request.scope["agora.grant"] = viewer.grant  # rate limits count per member, as on the API
     return viewer
 
 
-async def _shared_context(request: Request, viewer: Viewer | None) -> dict[str, Any]:
-    runtime = runtime_of(request)
-    unread = 0
-    if viewer is not None:
-        async with runtime.db.transaction(write=False) as session:
-            unread = await notifications.unread_count(session, account_id=viewer.id, limit=100)
+def _context(request: Request, viewer: Viewer | None) -> dict[str, Any]:
+    """What every template may use."""
     return {
         "viewer": viewer.account if viewer is not None else None,
         "csrf": csrf_token(request, viewer),
-        "unread_notifications": unread,
-        "settings": runtime.settings,
+        "settings": runtime_of(request).settings,
         "path": request.url.path,
     }
 
@@ -120,16 +113,19 @@ def _finish(request: Request, response: HTMLResponse) -> HTMLResponse:
 
 
 async def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+    """A whole page: the layout too, with the navigation's unread-notifications badge."""
     viewer = await current_viewer(request)
-    full = {**await _shared_context(request, viewer), **context}
+    unread = 0
+    if viewer is not None:
+        async with runtime_of(request).db.transaction(write=False) as session:
+            unread = await notifications.unread_count(session, account_id=viewer.id, limit=100)
+    full = {**_context(request, viewer), "unread_notifications": unread, **context}
     return _finish(request, templates.TemplateResponse(request, template, full, status_code=status))
 
 
 async def fragment(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
     """A piece of a page for htmx: no layout, no notification count query."""
-    viewer = await current_viewer(request)
-    full = {"viewer": viewer.account if viewer is not None else None, "csrf": csrf_token(request, viewer),
-            "settings": runtime_of(request).settings, "path": request.url.path, **context}
+    full = {**_context(request, await current_viewer(request)), **context}
     return _finish(request, templates.TemplateResponse(request, template, full, status_code=status))
 
 

@@ -23,7 +23,7 @@ from agora.web import forms, i18n
 from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
 from agora.web.i18n import refusal
-from agora.web.render import back, page, prepare
+from agora.web.render import back, chosen_locale, page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
@@ -154,17 +154,6 @@ async def change_password(request: Request, viewer: Viewer = Depends(require_vie
 
 # --- preferences and language ------------------------------------------------------------------
 
-def _chosen_locale(request: Request, viewer: Viewer) -> str:
-    """What the language menu should show as chosen: the cookie, else the account's, else automatic."""
-    cookie = i18n.from_tag(request.cookies.get(i18n.LANG_COOKIE))
-    if cookie:
-        return cookie
-    stored = viewer.account.locale
-    if not stored or stored == i18n.DEFAULT:  # "en" is every account's default, not necessarily a choice
-        return i18n.AUTO
-    return i18n.from_tag(stored) or i18n.AUTO
-
-
 async def _save_account_prefs(request: Request, viewer: Viewer, choice: str,
                              default_visibility: str | None = None) -> None:
     runtime = runtime_of(request)
@@ -177,7 +166,8 @@ async def _save_account_prefs(request: Request, viewer: Viewer, choice: str,
 
 @router.get("/settings/preferences")
 async def preferences_page(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
-    form = {"default_visibility": viewer.account.default_visibility, "locale": _chosen_locale(request, viewer)}
+    form = {"default_visibility": viewer.account.default_visibility,
+            "locale": chosen_locale(request, viewer) or i18n.AUTO}
     return await _settings_page(request, "settings_preferences.html", {"section": "preferences", "form": form})
 
 
