@@ -79,6 +79,14 @@ async def require_viewer(request: Request) -> Viewer:
     return viewer
 
 
+def local_path(path: str | None) -> str | None:
+    """`path` if it is an address on this site ("/home"), else None: "//evil.example" and "/\\evil"
+    are other sites to a browser."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")) and len(path) < 2000:
+        return path
+    return None
+
+
 def same_site_path(request: Request, url: str | None) -> str | None:
     """The path (and query) of `url` if it points into this site, else None: Referer and
     HX-Current-URL are the browser's word, and must never turn a redirect into a way off-site."""
@@ -87,8 +95,7 @@ def same_site_path(request: Request, url: str | None) -> str | None:
     parts = urlsplit(url)
     if (parts.scheme, parts.netloc) != (request.url.scheme, request.url.netloc):
         return None
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else None
+    return local_path(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def sign_in_url(request: Request) -> str:

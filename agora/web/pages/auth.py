@@ -16,16 +16,14 @@ from agora.web.forms import FieldErrors
 from agora.web.i18n import gettext as _
 from agora.web.i18n import refusal
 from agora.web.render import page, prepare
-from agora.web.session import current_viewer, end_session, start_session, verify_csrf
+from agora.web.session import current_viewer, end_session, local_path, start_session, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
 
 
 def safe_next(raw: str | None) -> str:
     """Only a path on this site: `next=https://evil.example` must not turn sign-in into a redirector."""
-    if raw and raw.startswith("/") and not raw.startswith(("//", "/\\")) and len(raw) < 2000:
-        return raw
-    return "/home"
+    return local_path(raw) or "/home"
 
 
 async def _auth_page(request: Request, mode: str, *, form: dict | None = None, errors: FieldErrors | None = None,
