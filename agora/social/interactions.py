@@ -9,17 +9,13 @@ from agora.kit.db import insert_once
 from agora.kit.errors import Unprocessable
 from agora.models import Account, Bookmark, Favourite, Status, StatusPin
 from agora.social import notifications
-from agora.social.statuses import get_visible
+from agora.social.statuses import get_visible, visible_original
 
 MAX_PINS = 5
 
 
 async def _target(session: AsyncSession, account: Account, status_id: int | None) -> Status:
-    status = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
-    if status.reblog_of_id is not None:  # acting on a boost acts on the boosted post, as in Mastodon
-        status = await get_visible(session, status_id=status.reblog_of_id, viewer_id=account.id,
-                                   for_rendering=False)
-    return status
+    return await visible_original(session, status_id=status_id, viewer_id=account.id)
 
 
 async def favourite(session: AsyncSession, *, account: Account, status_id: int | None) -> Status:

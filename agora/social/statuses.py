@@ -289,11 +289,17 @@ async def delete_status(session: AsyncSession, *, author: Account, status_id: in
     return loaded
 
 
+async def visible_original(session: AsyncSession, *, status_id: int | None, viewer_id: int) -> Status:
+    """The post a member acts on: the one with this id, or, for a boost, the post it boosts (as in
+    Mastodon); 404 unless the member may see both."""
+    status = await get_visible(session, status_id=status_id, viewer_id=viewer_id, for_rendering=False)
+    if status.reblog_of_id is not None:
+        status = await get_visible(session, status_id=status.reblog_of_id, viewer_id=viewer_id, for_rendering=False)
+    return status
+
+
 async def reblog(session: AsyncSession, *, account: Account, status_id: int | None, visibility: str | None) -> Status:
-    original = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
-    if original.reblog_of_id is not None:
-        original = await get_visible(session, status_id=original.reblog_of_id, viewer_id=account.id,
-                                     for_rendering=False)
+    original = await visible_original(session, status_id=status_id, viewer_id=account.id)
     if original.visibility == "direct" or (original.visibility == "private" and original.account_id != account.id):
         raise Unprocessable("This post cannot be boosted")
     # Boosts of one post queue here (PostgreSQL), so two racing requests cannot both find "not yet".
@@ -319,20 +325,22 @@ async def reblog(session: AsyncSession, *, account: Account, status_id: int | No
     return boost
 
 
-async def unreblog(session: AsyncSession, *, account: Account, status_id: int | None) -> None:
-    original = await get_visible(session, status_id=status_id, viewer_id=account.id, for_rendering=False)
+async def unreblog(session: AsyncSession, *, account: Account, status_id: int | None) -> Status:
+    """Undo the member's boost of a post (given the post, or any boost of it); returns the post."""
+    original = await visible_original(session, status_id=status_id, viewer_id=account.id)
     boost = await session.scalar(select(Status).where(Status.account_id == account.id,
                                                       Status.reblog_of_id == original.id))
     if boost is None:
-        return
+        return original
     channels = await status_channels(session, status=boost, mentioned_ids=[], tag_keys=[])
     if not (await session.execute(delete(Status).where(Status.id == boost.id))).rowcount:
-        return  # a concurrent unreblog removed it (and counted it) first
+        return original  # a concurrent unreblog removed it (and counted it) first
     await _bump_status(session, original.id, "reblogs_count", -1)
     await bump_counter(session, account_id=account.id, column="statuses_count", by=-1)
     await notifications.dismiss_kind(session, recipient_id=original.account_id, actor_id=account.id, kind="reblog",
                                      status_id=original.id)
     queue_status_event(session, event="delete", status_id=boost.id, channels=channels)
+    return original
 
 
 async def context(session: AsyncSession, *, status: Status, viewer_id: int | None,

@@ -77,9 +77,6 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
     return translations(current()).npgettext(context, singular, plural, n)
 
 
-_ = gettext
-
-
 def refusal(message: str) -> str:
     """A service's refusal in the reader's language, where the catalogs know it (see service_messages)."""
     return gettext(message)

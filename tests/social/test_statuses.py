@@ -107,3 +107,16 @@ async def test_pins_show_on_the_profile(client, alice: Member) -> None:
     assert pinned.json()["pinned"] is True
     listed = (await client.get(f"/api/v1/accounts/{alice.id}/statuses", params={"pinned": "true"})).json()
     assert [s["id"] for s in listed] == [status["id"]]
+
+
+async def test_unreblog_given_a_boost_undoes_the_members_boost_of_that_post(client, alice: Member, bob: Member,
+                                                                          carol: Member) -> None:
+    """As reblog does, unreblog accepts a boost's id for the boosted post (a client shows boosts)."""
+    original = await post(client, alice, "boost me")
+    carols = (await client.post(f"/api/v1/statuses/{original['id']}/reblog", headers=carol.headers)).json()
+    bobs = await client.post(f"/api/v1/statuses/{carols['id']}/reblog", headers=bob.headers)  # seen via carol
+    assert bobs.json()["reblog"]["id"] == original["id"]
+    undone = await client.post(f"/api/v1/statuses/{carols['id']}/unreblog", headers=bob.headers)
+    assert undone.status_code == 200
+    shown = undone.json()
+    assert (shown["id"], shown["reblogged"], shown["reblogs_count"]) == (original["id"], False, 1)

@@ -210,10 +210,9 @@ async def reblog(request: Request, status_id: str, grant: Grant = Depends(member
 
 @router.post("/api/v1/statuses/{status_id}/unreblog")
 async def unreblog(request: Request, status_id: str, grant: Grant = Depends(member("write:statuses"))) -> dict:
-    target = path_id(status_id)
     async with runtime_of(request).db.transaction() as session:
-        await statuses.unreblog(session, account=grant.account, status_id=target)
-        return await _render(request, session, target, grant.account)
+        original = await statuses.unreblog(session, account=grant.account, status_id=path_id(status_id))
+        return await _render(request, session, original.id, grant.account)
 
 
 @router.get("/api/v1/statuses/{status_id}/favourited_by")

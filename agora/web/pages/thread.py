@@ -112,11 +112,8 @@ async def _react(session: AsyncSession, viewer: Viewer, action: str, card_id: in
             raise BadRequest(_("This post cannot be reposted.")) from refused
         return None
     if action == "unreblog":
-        # The service wants the boosted post: given a boost card, it would look for a boost of the boost.
-        card = await statuses.get_visible(session, status_id=card_id, viewer_id=viewer.id, for_rendering=False)
-        original_id = card.reblog_of_id
-        await statuses.unreblog(session, account=viewer.account, status_id=original_id or card.id)
-        return original_id
+        original = await statuses.unreblog(session, account=viewer.account, status_id=card_id)
+        return original.id if original.id != card_id else None
     await REACTIONS[action](session, account=viewer.account, status_id=card_id)
     return None
 
