@@ -18,6 +18,7 @@ from agora import __version__
 from agora.accounts import api as accounts_api
 from agora.accounts import oauth_api
 from agora.accounts.oauth import OAuthError
+from agora.chat import api as chat_api
 from agora.config import Settings
 from agora.instance import api as instance_api
 from agora.kit.errors import AgoraError
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
-                   streaming_api.router):
+                   chat_api.router, streaming_api.router):
         app.include_router(router)
     web_app.install(app)  # the browser's pages, and `/`
 

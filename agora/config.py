@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # A post from the web app's compose box: up to four full-size images and the form's fields.
     max_request_bytes: int = 4 * 16 * 1024 * 1024 + 1024 * 1024
     max_page_limit: int = 40
+    # Chat: X allows 10,000 characters in a DM; WeChat caps groups at 500 members.
+    max_chat_message_chars: int = 10_000
+    max_group_members: int = 500
+    max_group_name_chars: int = 100
+    max_group_description_chars: int = 1000
     default_page_limit: int = 20
 
     # Rate limits: requests per window (seconds), as in Mastodon's defaults.
@@ -56,6 +61,8 @@ class Settings(BaseSettings):
     rate_limit_statuses: int = 300
     rate_limit_statuses_window: int = 10800
     rate_limit_media: int = 30
+    rate_limit_chat: int = 120  # messages, reactions and other chat writes per member per minute
+    rate_limit_chat_window: int = 60
     rate_limit_media_window: int = 1800
 
     access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon

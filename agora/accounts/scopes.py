@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from agora.kit.errors import BadRequest
 
-READ = {"accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
+# "chats" is Agora's own (chat is not part of Mastodon's API); `read` and `write` include it.
+READ = {"accounts", "blocks", "bookmarks", "chats", "favourites", "filters", "follows", "lists", "mutes",
         "notifications", "search", "statuses"}
-WRITE = {"accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists",
+WRITE = {"accounts", "blocks", "bookmarks", "chats", "conversations", "favourites", "filters", "follows", "lists",
          "media", "mutes", "notifications", "reports", "statuses"}
 FOLLOW = {"read:blocks", "read:follows", "read:mutes", "write:blocks", "write:follows", "write:mutes"}
 TOP_LEVEL = {"read", "write", "follow", "push", "profile"}

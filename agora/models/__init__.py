@@ -2,6 +2,15 @@
 
 from agora.models.accounts import Account
 from agora.models.base import Base
+from agora.models.chat import (
+    ChatEvent,
+    ChatMessage,
+    ChatMessageEdit,
+    ChatReaction,
+    ChatSequence,
+    Conversation,
+    ConversationMember,
+)
 from agora.models.graph import Block, Follow, FollowRequest, Mute
 from agora.models.media import MediaAttachment
 from agora.models.notifications import IdempotencyRecord, Marker, Notification
@@ -18,7 +27,8 @@ from agora.models.statuses import (
 )
 
 __all__ = [
-    "Account", "Base", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "IdempotencyRecord",
+    "Account", "Base", "Block", "Bookmark", "ChatEvent", "ChatMessage", "ChatMessageEdit", "ChatReaction",
+    "ChatSequence", "Conversation", "ConversationMember", "Favourite", "Follow", "FollowRequest", "IdempotencyRecord",
     "Marker", "MediaAttachment", "Mention", "Mute", "Notification", "OAuthApp", "OAuthCode", "OAuthToken",
     "Status", "StatusEdit", "StatusPin", "StatusTag", "Tag",
 ]

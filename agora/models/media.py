@@ -21,6 +21,10 @@ class MediaAttachment(Base):
     status_id: Mapped[int | None] = mapped_column(
         ForeignKey("statuses.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    # Set when sent in a chat message instead; readable then only by that conversation's members.
+    chat_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     kind: Mapped[str] = mapped_column(String(10), nullable=False, default="image")
     content_type: Mapped[str] = mapped_column(String(50), nullable=False)

@@ -1,0 +1,1 @@
+"""Chat: direct and group conversations, delivered live and exactly once by cursor."""
