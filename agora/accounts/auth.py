@@ -134,7 +134,9 @@ def rate_limited(name: str) -> Callable[[Request], Awaitable[None]]:
         settings = runtime.settings
         if not settings.rate_limit_enabled:
             return
-        grant = request.scope.get("agora.grant")
+        # Resolved here (and cached for the route): route-level dependencies run before the
+        # route's own `member()`, so reading only what is cached would count members by address.
+        grant = request.scope.get("agora.grant") or await grant_for(request)
         who = f"a{grant.account.id}" if grant is not None and grant.account is not None else (
             request.client.host if request.client else "unknown"
         )

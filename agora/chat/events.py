@@ -109,12 +109,13 @@ def visible_events(viewer_id: int):
     return or_(ChatEvent.recipient_id == viewer_id, and_(ChatEvent.recipient_id.is_(None), membership))
 
 
-async def events_after(session: AsyncSession, *, viewer_id: int, cursor: int, limit: int) -> list[ChatEvent]:
-    """The viewer's next events after `cursor`, oldest first."""
-    rows = await session.scalars(
-        select(ChatEvent).where(ChatEvent.seq > cursor, visible_events(viewer_id))
-        .order_by(ChatEvent.seq).limit(limit))
-    return list(rows)
+async def events_after(session: AsyncSession, *, viewer_id: int, cursor: int, limit: int,
+                       up_to: int | None = None) -> list[ChatEvent]:
+    """The viewer's next events after `cursor` (and up to `up_to`), oldest first."""
+    query = select(ChatEvent).where(ChatEvent.seq > cursor, visible_events(viewer_id))
+    if up_to is not None:
+        query = query.where(ChatEvent.seq <= up_to)
+    return list(await session.scalars(query.order_by(ChatEvent.seq).limit(limit)))
 
 
 async def head(session: AsyncSession) -> int:

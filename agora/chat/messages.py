@@ -98,11 +98,16 @@ async def send(
         item.chat_message_id, item.position = message.id, position
     if me.state == "request":  # answering a message request accepts it (as on X)
         me.state = "active"
-    me.last_read_id = max(me.last_read_id, message.id)  # your own message is read
     conversation = me.conversation
+    # Answering means you have read what came before: the others see "Seen" without a separate read.
+    had_unread = (conversation.last_message_id or 0) > me.last_read_id
+    me.last_read_id = max(me.last_read_id, message.id)
     conversation.last_message_id = conversation.activity_id = message.id
     await session.flush()
     _log_message(session, message)
+    if had_unread:
+        events.record(session, conversation_id=conversation.id, kind=events.READ,
+                      data={"account_id": str(sender_id), "last_read_id": str(message.id)})
     # Loaded by id: its seq (which history checks) is only set as the transaction commits.
     return (await messages_by_id(session, [message.id]))[message.id], True
 
@@ -338,11 +343,29 @@ async def history(
             raise Unprocessable(f"q must be 1–{MAX_SEARCH} characters")
         escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(ChatMessage.deleted_at.is_(None), ChatMessage.kind == "text",
-                                    func.lower(ChatMessage.text).like(f"%{escaped}%", escape="\\"))
+                                    (await _lowered(session, ChatMessage.text)).like(f"%{escaped}%", escape="\\"))
     if pinned_only:
         statement = statement.where(ChatMessage.pinned_at.is_not(None))
     rows = page.finish(list(await session.scalars(page.apply(statement, ChatMessage.id))))
     return Page.of(rows, [m.id for m in rows])
+
+
+async def _lowered(session: AsyncSession, column):
+    """`lower(column)` for every script. PostgreSQL's lower() folds "CAFÉ" to "café"; SQLite's folds
+    only ASCII, so a search for "café" would miss "CAFÉ" there. On SQLite it is Python's str.lower
+    (what the needle went through), registered once on each pooled connection."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return func.lower(column)
+
+    def register(sync_connection) -> None:
+        pooled = sync_connection.connection  # the pool's record: its `info` lives as long as the connection
+        if not pooled.info.get("agora_lower"):
+            pooled.dbapi_connection.create_function("agora_lower", 1, str.lower, deterministic=True)
+            pooled.info["agora_lower"] = True
+
+    await connection.run_sync(register)
+    return func.agora_lower(column)
 
 
 async def edits(session: AsyncSession, *, viewer_id: int, conversation_id: int | None, message_id: int | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,13 +13,15 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from agora.accounts.auth import bearer_token, grant_for
+from agora.chat import commands as chat_commands
+from agora.chat.delivery import ChatFeed, parse_cursor
 from agora.kit.errors import AgoraError
 from agora.kit.runtime import Runtime, runtime_of
 from agora.streaming.gateway import Listener
 from agora.streaming.streams import Stream
 
 router = APIRouter(tags=["streaming"])
-MAX_WS_FRAME = 4096
+MAX_WS_FRAME = 256 * 1024  # room for a chat message at its longest, even as \uXXXX escapes
 MAX_WS_STREAMS = 32
 
 
@@ -34,6 +37,10 @@ async def sse(request: Request, stream_name: str) -> StreamingResponse:
     viewer_id = stream.authorise(await grant_for(request))
     listener = Listener(runtime, viewer_id, bearer_token(request))
     listener.streams.append(stream)
+    if stream.name == "chat" and viewer_id is not None:
+        # EventSource resends the last `id:` it saw as Last-Event-ID when it reconnects by itself.
+        cursor = request.query_params.get("cursor") or request.headers.get("last-event-id")
+        listener.chat = ChatFeed(runtime, viewer_id, parse_cursor(cursor))
     return event_stream(runtime, listener, stream)
 
 
@@ -43,12 +50,15 @@ def event_stream(runtime: Runtime, listener: Listener, stream: Stream) -> Stream
 
     async def body() -> AsyncIterator[str]:
         async with runtime.bus.subscribe(stream.channels(listener.viewer_id)) as subscription:
+            if listener.chat is not None:
+                await listener.chat.attach(subscription)
             yield ":)\n\n"  # opens the stream at once, so clients know they are connected
             async for event in listener.events(subscription, heartbeat):
                 if event is None:
                     yield ":thump\n\n"
                 else:
-                    yield f"event: {event.event}\ndata: {event.payload}\n\n"
+                    resume = f"id: {event.cursor}\n" if event.cursor is not None else ""
+                    yield f"{resume}event: {event.event}\ndata: {event.payload}\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -72,16 +82,22 @@ async def websocket(ws: WebSocket) -> None:
 
     async with runtime.bus.subscribe([]) as subscription:
 
-        async def subscribe(stream: Stream) -> None:
+        async def subscribe(stream: Stream, cursor: object = None) -> None:
             stream.authorise(grant)
             if stream in listener.streams:
                 return
             if len(listener.streams) >= MAX_WS_STREAMS:
                 raise AgoraError(f"at most {MAX_WS_STREAMS} streams per connection")
+            if stream.name == "chat" and viewer_id is not None:
+                listener.chat = ChatFeed(runtime, viewer_id, parse_cursor(cursor))
+                await listener.chat.attach(subscription)
             listener.streams.append(stream)
             await subscription.add(stream.channels(viewer_id))
 
         async def unsubscribe(stream: Stream) -> None:
+            if stream.name == "chat" and listener.chat is not None:
+                await subscription.remove(listener.chat.channels())
+                listener.chat = None
             if stream in listener.streams:
                 listener.streams.remove(stream)
                 still = {c for s in listener.streams for c in s.channels(viewer_id)}
@@ -90,7 +106,7 @@ async def websocket(ws: WebSocket) -> None:
         initial = ws.query_params.get("stream")
         if initial:
             try:
-                await subscribe(Stream.parse(initial, ws.query_params.get("tag")))
+                await subscribe(Stream.parse(initial, ws.query_params.get("tag")), ws.query_params.get("cursor"))
             except AgoraError as exc:
                 await send_error(exc.message)
 
@@ -103,22 +119,33 @@ async def websocket(ws: WebSocket) -> None:
             await ws.close(code=1013, reason="stream closed")
 
         sender = asyncio.create_task(pump())
+        budget = FrameBudget()
         try:
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
                     raise WebSocketDisconnect(message.get("code", 1000))
+                if not budget.take():
+                    if budget.exhausted:
+                        await ws.close(code=1008, reason="too many frames")
+                        break
+                    await send_error("too many frames: slow down")
+                    continue
                 # A binary frame is read as UTF-8 text, as Mastodon does (receive_text() would crash).
                 raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
                 try:
                     command = _parse_command(raw)
+                    kind = command.get("type")
+                    if isinstance(kind, str) and kind.startswith("chat."):
+                        await ws.send_text(json.dumps(await chat_commands.handle(runtime, grant, command)))
+                        continue
                     stream = Stream.parse(str(command.get("stream", "")), command.get("tag"))
-                    if command.get("type") == "subscribe":
-                        await subscribe(stream)
-                    elif command.get("type") == "unsubscribe":
+                    if kind == "subscribe":
+                        await subscribe(stream, command.get("cursor"))
+                    elif kind == "unsubscribe":
                         await unsubscribe(stream)
                     else:
-                        raise AgoraError("type must be subscribe or unsubscribe")
+                        raise AgoraError("type must be subscribe, unsubscribe, chat.send, chat.typing or chat.read")
                 except AgoraError as exc:  # a bad frame is answered; the connection carries on
                     await send_error(exc.message)
         except (WebSocketDisconnect, RuntimeError):
@@ -127,6 +154,34 @@ async def websocket(ws: WebSocket) -> None:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
+
+
+class FrameBudget:
+    """Frames a client may send: a burst of BURST, then RATE a second. A client over budget is told
+    to slow down and its frames are dropped; one that keeps going regardless is disconnected."""
+
+    BURST = 60
+    RATE = 20.0
+    PATIENCE = 200  # dropped frames before we give up on the connection
+
+    def __init__(self) -> None:
+        self.tokens = float(self.BURST)
+        self.at = time.monotonic()
+        self.dropped = 0
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.BURST, self.tokens + (now - self.at) * self.RATE)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.dropped += 1
+        return False
+
+    @property
+    def exhausted(self) -> bool:
+        return self.dropped > self.PATIENCE
 
 
 def _parse_command(raw: str) -> dict[str, Any]:
@@ -141,3 +196,14 @@ def _parse_command(raw: str) -> dict[str, Any]:
     if command.get("tag") is not None and not isinstance(command.get("tag"), str):
         raise AgoraError("tag must be a string")
     return command
+
+
+def chat_event_stream(runtime: Runtime, *, viewer_id: int, cursor: int | None, token: str | None
+                      ) -> StreamingResponse:
+    """The `chat` stream over SSE for a viewer already authenticated another way (the web app's
+    cookie); it ends when `token` is revoked, as the API's streams do."""
+    stream = Stream("chat")
+    listener = Listener(runtime, viewer_id, token)
+    listener.streams.append(stream)
+    listener.chat = ChatFeed(runtime, viewer_id, cursor)
+    return event_stream(runtime, listener, stream)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from agora.accounts.oauth import resolve_bearer
+from agora.chat.delivery import ChatFeed
 from agora.kit.bus import BusMessage, Subscription
 from agora.kit.errors import NotFound, Unauthorized
 from agora.kit.ids import parse_id
@@ -30,6 +31,7 @@ class OutgoingEvent:
     stream: list[str]
     event: str
     payload: str  # Mastodon sends the payload as a JSON string inside the frame
+    cursor: int | None = None  # chat events: where a reconnecting client resumes (the SSE id)
 
 
 class Listener:
@@ -38,6 +40,7 @@ class Listener:
         self.viewer_id = viewer_id
         self.token = token  # re-checked at every heartbeat, so a revoked token stops its streams
         self.streams: list[Stream] = []
+        self.chat: ChatFeed | None = None  # set while the `chat` stream is open
 
     async def still_authorised(self) -> bool:
         if self.token is None:
@@ -53,6 +56,9 @@ class Listener:
         return [s for s in self.streams if channel in s.channels(self.viewer_id)]
 
     async def translate(self, message: BusMessage) -> list[OutgoingEvent]:
+        if self.chat is not None and self.chat.handles(message):
+            return [OutgoingEvent(["chat"], e.name, json.dumps(e.payload), e.cursor)
+                    for e in await self.chat.translate(message)]
         out: list[OutgoingEvent] = []
         for stream in self.routes(message.channel):
             event = await self._event_for(stream, message)

@@ -11,7 +11,7 @@ from agora.kit.errors import Forbidden, Unauthorized, Unprocessable
 from agora.social import events, timelines
 
 PUBLIC_STREAMS = {"public", "public:local", "public:media", "public:local:media", "hashtag", "hashtag:local"}
-USER_STREAMS = {"user", "user:notification"}
+USER_STREAMS = {"user", "user:notification", "chat"}  # chat: Agora's own, see agora.chat.delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +39,14 @@ class Stream:
         if self.name in USER_STREAMS:
             if grant is None:
                 raise Unauthorized("Missing access token")
-            needed = "read:notifications" if self.name == "user:notification" else "read:statuses"
+            needed = {"user:notification": "read:notifications", "chat": "read:chats"}.get(self.name, "read:statuses")
             if not scope_rules.allows(set(grant.scopes), needed):
                 raise Forbidden("Access token does not have the required scopes")
         return grant.account.id if grant is not None and grant.account is not None else None
 
     def channels(self, viewer_id: int | None) -> list[str]:
+        if self.name == "chat":  # its channels follow the viewer's conversations: the ChatFeed keeps them
+            return []
         if self.name == "user" and viewer_id is not None:
             return [events.home_channel(viewer_id), events.notifications_channel(viewer_id)]
         if self.name == "user:notification" and viewer_id is not None:

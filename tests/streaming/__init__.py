@@ -31,6 +31,7 @@ WAIT = 5.0  # the most any one wait may take; delivery is normally well under a 
 class SSEEvent:
     event: str
     data: str
+    id: str | None = None  # the `id:` line: where a reconnecting client resumes (chat events)
 
     def json(self) -> Any:
         return json.loads(self.data)
@@ -82,10 +83,12 @@ class SSEStream(Recorder):
         self.opened = asyncio.Event()
 
     async def read(self) -> None:
-        event, data = "message", []
+        event, data, id_ = "message", [], None
         try:
             async for line in self.response.aiter_lines():
-                if line.startswith(":"):
+                if line.startswith("id:"):
+                    id_ = line[3:].strip()
+                elif line.startswith(":"):
                     self.comments.append(line)
                     self.opened.set()
                     self._changed.set()
@@ -94,8 +97,8 @@ class SSEStream(Recorder):
                 elif line.startswith("data:"):
                     data.append(line[5:].removeprefix(" "))
                 elif line == "" and data:
-                    self._record(SSEEvent(event, "\n".join(data)))
-                    event, data = "message", []
+                    self._record(SSEEvent(event, "\n".join(data), id_))
+                    event, data, id_ = "message", [], None
         except (httpx.HTTPError, asyncio.CancelledError):
             pass
         finally:
@@ -126,13 +129,13 @@ def _headers(token: str | None) -> dict[str, str]:
 @asynccontextmanager
 async def open_sse(base_url: str, stream: str, *, token: str | None = None,
                    params: dict[str, str] | None = None, cookies: dict[str, str] | None = None,
-                   ) -> AsyncIterator[SSEStream]:
+                   headers: dict[str, str] | None = None) -> AsyncIterator[SSEStream]:
     """GET /api/v1/streaming/<stream> (or `stream` itself when it is a path, like the web app's
     /web/live); yields once the server has subscribed (its opening comment)."""
     timeout = httpx.Timeout(WAIT, read=WAIT * 2)  # keep-alives come every second in tests
     path = stream if stream.startswith("/") else f"/api/v1/streaming/{stream}"
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout, cookies=cookies) as http, \
-            http.stream("GET", path, headers=_headers(token), params=params) as response:
+            http.stream("GET", path, headers={**_headers(token), **(headers or {})}, params=params) as response:
         assert response.status_code == 200, (response.status_code, await response.aread())
         assert response.headers["content-type"].startswith("text/event-stream")
         sse = SSEStream(response)

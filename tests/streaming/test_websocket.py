@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agora.kit.runtime import Runtime
-from agora.streaming.api import MAX_WS_STREAMS
+from agora.streaming.api import MAX_WS_FRAME, MAX_WS_STREAMS
 from tests.factories import Member, make_member
 from tests.streaming import WAIT, Api, WSStream, bus_channels, open_ws, ws_url
 
@@ -77,7 +77,7 @@ async def test_unsubscribe_stops_delivery(live_server, api: Api, alice: Member, 
     pytest.param({"type": "subscribe", "stream": "everything"}, id="unknown-stream"),
     pytest.param({"type": "subscribe", "stream": "hashtag"}, id="hashtag-without-tag"),
     pytest.param({"type": "subscribe", "stream": "hashtag", "tag": ["cats"]}, id="tag-not-a-string"),
-    pytest.param({"type": "subscribe", "stream": "public", "pad": "x" * 5000}, id="oversized"),
+    pytest.param({"type": "subscribe", "stream": "public", "pad": "x" * (MAX_WS_FRAME + 1)}, id="oversized"),
     pytest.param({"type": "shout", "stream": "public"}, id="unknown-type"),
     pytest.param({"type": "subscribe", "stream": "user"}, id="user-without-token"),
     pytest.param(b"\x00\x01binary", id="binary"),
