@@ -69,6 +69,18 @@ async def test_the_demo_member_meets_a_lively_community(demo_dir: Path) -> None:
             assert len(tagged) >= 5
             assert any(s["replies_count"] > 0 for s in home) and any(s["favourites_count"] > 0 for s in home)
             assert all(s["visibility"] == "public" for s in (await http.get("/api/v1/timelines/public")).json())
+            # Chat: an inbox with unread messages, a group in Chinese, and a message request waiting.
+            inbox = (await http.get("/api/v1/chats", headers=headers)).json()
+            assert {c["kind"] for c in inbox} == {"direct", "group"} and "周末骑行" in {c["name"] for c in inbox}
+            assert sum(c["unread_count"] for c in inbox) >= 2
+            requests = (await http.get("/api/v1/chats", headers=headers, params={"requests": "true"})).json()
+            assert [c["accounts"][0]["username"] for c in requests] == ["rafa_rides"]
+            run = next(c for c in inbox if c["name"] == "Saturday long run")
+            pinned = (await http.get(f"/api/v1/chats/{run['id']}/messages", headers=headers,
+                                     params={"pinned": "true"})).json()
+            assert [m["text"] for m in pinned] == ["Rain or shine. Only lightning cancels. ⚡"]
+            said = (await http.get(f"/api/v1/chats/{run['id']}/messages", headers=headers)).json()
+            assert any(r["name"] == "👍" and r["count"] == 2 for m in said for r in m["reactions"])
     finally:
         await app.state.runtime.stop()
 

@@ -89,6 +89,13 @@ def _sequence(session: Session) -> None:
     events.extend(BusMessage(channel, "chat", {"seq": last}) for channel in sorted(wake))
 
 
+async def sequence_now(session: AsyncSession) -> None:
+    """Sequence what is staged without waiting for the commit. Only for long transactions that
+    read their own chat writes back (the demo loader); it holds the counter's lock from here on."""
+    await session.run_sync(_sequence)
+    await session.flush()
+
+
 def _take(session: Session, count: int):
     """`value += count`, creating the row the first time; returns the new value."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite

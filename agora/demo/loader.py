@@ -20,6 +20,7 @@ from rich.progress import Progress
 from agora.accounts import service as accounts
 from agora.accounts.secrets import Passwords
 from agora.config import Settings
+from agora.demo.chats import CHATS, load_chats
 from agora.kit.db import Database
 from agora.kit.errors import AgoraError
 from agora.kit.time import clock_at, utcnow
@@ -39,6 +40,7 @@ class DemoSummary:
     posts: int = 0
     likes: int = 0
     reposts: int = 0
+    messages: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -47,7 +49,7 @@ class DemoSummary:
         if self.already_loaded:
             return f"The demo community is already loaded.\n{login}"
         return (f"Loaded the demo community: {self.members} members, {self.posts} posts, {self.likes} likes, "
-                f"{self.reposts} boosts.\n{login}")
+                f"{self.reposts} boosts, {self.messages} chat messages.\n{login}")
 
 
 def read_data() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -120,6 +122,11 @@ async def _load(session, settings: Settings, console: Console) -> DemoSummary:
                     counter = {"post": "posts", "like": "likes", "repost": "reposts"}[kind]
                     setattr(summary, counter, getattr(summary, counter) + 1)
             bar.advance(task)
+
+        task = bar.add_task("chats", total=1)
+        chats = json.loads((DATA / CHATS).read_text(encoding="utf-8"))
+        summary.messages = await load_chats(session, settings, data=chats, by_name=by_name, now=now)
+        bar.advance(task)
     return summary
 
 
