@@ -128,8 +128,9 @@ async def replay_events(request: Request, grant: Grant = Depends(READ)) -> dict[
         cursor = int(raw) if raw not in (None, "") else None
     except ValueError:
         raise Unprocessable("cursor and limit must be integers") from None
-    if cursor is not None and cursor < 0:
-        raise Unprocessable("cursor must not be negative")
+    # Bounded above too: a number past 64 bits cannot be compared in SQL (a 500, not an answer).
+    if cursor is not None and not 0 <= cursor < 2**63:
+        raise Unprocessable("cursor must be a non-negative 64-bit integer")
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         if cursor is None:
@@ -374,7 +375,7 @@ async def delete_message(request: Request, conversation_id: str, message_id: str
     """Delete for everyone; the message stays as a tombstone ("This message was deleted")."""
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
-        gone = await messages.delete_message(session, actor_id=grant.account.id,
+        gone = await messages.delete_message(session, actor_id=grant.account.id, settings=runtime.settings,
                                              **_message_target(request, conversation_id, message_id))
         return await render_message(session, gone, viewer_id=grant.account.id, settings=runtime.settings)
 

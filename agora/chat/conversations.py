@@ -24,6 +24,7 @@ from agora.kit.db import insert_once
 from agora.kit.errors import Forbidden, NotFound, Unprocessable
 from agora.kit.ids import new_id
 from agora.kit.pagination import Page, PageParams
+from agora.kit.time import utcnow
 from agora.models import Account, Block, ChatMessage, Conversation, ConversationMember, Follow
 from agora.models.chat import RECEIVING_STATES
 
@@ -215,6 +216,7 @@ async def _admit(
         member.role = "member"
         member.state = "active" if account_id in follows else "request"
         member.last_read_id = 0
+        member.joined_at = utcnow()  # a returning member joins again, at the back of the list
         session.add(member)
         _join(session, member)
     conversation.member_count += len(new)

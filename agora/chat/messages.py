@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from agora.accounts.service import render_text
 from agora.chat import events
 from agora.config import Settings
-from agora.kit.db import insert_once
+from agora.kit.db import insert_once, on_commit
 from agora.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from agora.kit.ids import new_id
 from agora.kit.pagination import Page, PageParams
@@ -98,6 +98,9 @@ async def send(
         item.chat_message_id, item.position = message.id, position
     if me.state == "request":  # answering a message request accepts it (as on X)
         me.state = "active"
+        # The same event as /accept, so the sender's other devices move it out of their requests.
+        events.record(session, conversation_id=me.conversation_id, kind=events.CONVERSATION,
+                      data={"change": "accepted", "account_id": str(sender_id)}, recipient_id=sender_id)
     conversation = me.conversation
     # Answering means you have read what came before: the others see "Seen" without a separate read.
     had_unread = (conversation.last_message_id or 0) > me.last_read_id
@@ -249,6 +252,7 @@ async def edit(
 
 async def delete_message(
     session: AsyncSession, *, actor_id: int, conversation_id: int | None, message_id: int | None,
+    settings: Settings,
 ) -> ChatMessage:
     """Delete for everyone: the text, images, reactions and edit history go; a tombstone stays so
     replies and the conversation's flow still make sense. The sender, or a group's owner or admin."""
@@ -262,14 +266,30 @@ async def delete_message(
     message.text = message.content = ""
     message.deleted_at = utcnow()
     message.pinned_at = None
-    for media in message.media:
+    gone = list(message.media)
+    for media in gone:
         await session.delete(media)
+    await session.flush()
+    await _remove_unused_files(session, gone, settings)
     await session.execute(delete(ChatReaction).where(ChatReaction.message_id == message.id))
     await session.execute(delete(ChatMessageEdit).where(ChatMessageEdit.message_id == message.id))
     await session.flush()
     session.expire(message, ["media"])
     _changed(session, message, "delete")
     return (await messages_by_id(session, [message.id]))[message.id]
+
+
+async def _remove_unused_files(session: AsyncSession, gone: list[MediaAttachment], settings: Settings) -> None:
+    """Remove a deleted message's image files once the delete commits — unless a forwarded copy
+    still shows them (forwarding shares the files)."""
+    paths = {p for m in gone for p in (m.file_path, m.preview_path)}
+    if not paths:
+        return
+    still = set(await session.scalars(select(MediaAttachment.file_path).where(MediaAttachment.file_path.in_(paths))))
+    still |= set(await session.scalars(select(MediaAttachment.preview_path).where(
+        MediaAttachment.preview_path.in_(paths))))
+    for path in paths - still:
+        on_commit(session, lambda path=path: (settings.media_dir / path).unlink(missing_ok=True))
 
 
 def checked_emoji(raw: str) -> str:

@@ -79,6 +79,9 @@ class Database:
                 yield session
                 if write:
                     await session.commit()
+                    for done in session.info.pop("on_commit", []):
+                        with contextlib.suppress(Exception):
+                            done()
                 # A read-only transaction simply ends when the session closes; an explicit rollback
                 # would expire the objects the caller is about to serialise.
             except BaseException:
@@ -98,6 +101,11 @@ class Database:
 def on_rollback(session: AsyncSession, undo: Callable[[], None]) -> None:
     """Run `undo` if the current transaction rolls back (e.g. remove a file written for it)."""
     session.info.setdefault("on_rollback", []).append(undo)
+
+
+def on_commit(session: AsyncSession, done: Callable[[], None]) -> None:
+    """Run `done` once the current transaction has committed (e.g. remove a file it stopped using)."""
+    session.info.setdefault("on_commit", []).append(done)
 
 
 def queue_event(session: AsyncSession, event_: Any) -> None:
