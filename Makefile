@@ -39,6 +39,7 @@ lint: dev
 bench: dev
 	$(BIN)/python bench/timeline.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/chat.py
 
 ## make messages: extract the web app's interface text and merge it into the de and zh_Hans catalogs
 messages: dev

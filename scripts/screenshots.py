@@ -64,6 +64,12 @@ def first_thread_with_replies(page: Page) -> str:
     return page.locator(".post a.when").first.get_attribute("href") or "/explore"
 
 
+def conversation_path(page: Page, name: str) -> str:
+    """The demo member's chat called `name` (the demo data has a group with reactions and a pin)."""
+    page.goto("/chat")
+    return page.locator("a", has_text=name).first.get_attribute("href") or "/chat"
+
+
 def shoot(page: Page, out: Path, name: str, path: str, *, full: bool = False) -> None:
     page.goto(path)
     page.wait_for_load_state("networkidle")
@@ -104,6 +110,8 @@ def main() -> None:
                 shoot(page, args.out, f"{size_name}-thread", first_thread_with_replies(page))
                 shoot(page, args.out, f"{size_name}-profile", f"/@{DEMO_USERNAME}")
                 shoot(page, args.out, f"{size_name}-notifications", "/notifications")
+                shoot(page, args.out, f"{size_name}-chat", "/chat")
+                shoot(page, args.out, f"{size_name}-chat-group", conversation_path(page, "Saturday long run"))
                 shoot(page, args.out, f"{size_name}-settings-profile", "/settings/profile")
                 member.close()
 

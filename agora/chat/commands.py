@@ -9,6 +9,7 @@ arrives as a `chat.message` event, like everyone else's, so a client may use eit
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from agora.accounts import scopes as scope_rules
@@ -20,6 +21,8 @@ from agora.kit.errors import AgoraError, Forbidden, TooManyRequests, Unauthorize
 from agora.kit.ids import parse_id
 from agora.kit.runtime import Runtime
 
+log = logging.getLogger("agora.chat")
+
 
 async def handle(runtime: Runtime, grant: Grant | None, command: dict[str, Any]) -> dict[str, Any]:
     client_id = command.get("client_id") if isinstance(command.get("client_id"), str) else None
@@ -28,6 +31,10 @@ async def handle(runtime: Runtime, grant: Grant | None, command: dict[str, Any])
     except AgoraError as exc:  # answered on the connection, which carries on
         return {"type": "chat.error", "command": command.get("type"), "client_id": client_id,
                 "error": exc.message, "status": exc.status_code}
+    except Exception:  # the database is overloaded or away: say so; a retry with the client id is safe
+        log.exception("a chat command failed", extra={"command": command.get("type")})
+        return {"type": "chat.error", "command": command.get("type"), "client_id": client_id,
+                "error": "The server could not do this just now; try again", "status": 503}
 
 
 async def _run(runtime: Runtime, grant: Grant | None, command: dict[str, Any]) -> dict[str, Any]:

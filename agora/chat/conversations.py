@@ -39,6 +39,16 @@ async def membership(
     a stranger cannot even learn that a conversation exists)."""
     if conversation_id is None:
         raise NotFound("Conversation not found")
+    if lock:
+        # A change to the group takes the conversation's row first (then the member's, the order
+        # every writer uses), so two at once run one after the other. Without it two invitations
+        # both read member_count N, both write N + 1, and together pass the member limit.
+        # (Fresh values: the row may have been read earlier in this transaction, before the lock.)
+        # FOR NO KEY UPDATE (key_share), not FOR UPDATE: a committing send that holds the event
+        # counter inserts rows referring to this one, and their foreign-key check must not wait on
+        # us while we wait on the counter — that would be a deadlock.
+        await session.get(Conversation, conversation_id, with_for_update={"key_share": True},
+                          populate_existing=True)
     query = select(ConversationMember).where(
         ConversationMember.conversation_id == conversation_id, ConversationMember.account_id == account_id,
         ConversationMember.state.in_(RECEIVING_STATES))
@@ -288,9 +298,11 @@ async def leave(session: AsyncSession, *, actor: Account, conversation_id: int |
         heir = await session.scalar(
             select(ConversationMember).where(
                 ConversationMember.conversation_id == conversation.id, ConversationMember.id != me.id,
-                ConversationMember.state == "active")
-            .order_by((ConversationMember.role == "admin").desc(), ConversationMember.joined_at,
-                      ConversationMember.id).limit(1))
+                ConversationMember.state.in_(RECEIVING_STATES))
+            # Someone who joined before someone only invited; failing that, an invitee inherits,
+            # so a group never goes on without an owner.
+            .order_by((ConversationMember.state == "active").desc(), (ConversationMember.role == "admin").desc(),
+                      ConversationMember.joined_at, ConversationMember.id).limit(1))
         if heir is not None:
             heir.role = "owner"
     await _end_membership(session, me, conversation, "left")
@@ -359,7 +371,8 @@ async def accept(session: AsyncSession, *, actor: Account, conversation_id: int 
 
 async def decline(session: AsyncSession, *, actor: Account, conversation_id: int | None) -> None:
     """Drop a message request. In a group that means leaving it; a direct chat is hidden."""
-    me = await membership(session, conversation_id=conversation_id, account_id=actor.id)
+    # Locked like every other change to who is in a group (it lowers member_count).
+    me = await membership(session, conversation_id=conversation_id, account_id=actor.id, lock=True)
     if me.state != "request":
         raise Unprocessable("Only a message request can be declined")
     if me.conversation.kind == "group":

@@ -27,6 +27,7 @@ from agora.models.chat import RECEIVING_STATES
 
 log = logging.getLogger("agora.chat")
 
+MAX_CURSOR = 2**63 - 1  # a BIGINT: larger would overflow in SQL
 BATCH = 200  # events read per query while catching up
 TYPING = "chat.typing"
 READY = "chat.ready"
@@ -50,7 +51,7 @@ def parse_cursor(raw: Any) -> int | None:
         cursor = int(str(raw))
     except ValueError:
         raise Unprocessable("cursor must be a non-negative integer") from None
-    if cursor < 0:
+    if not 0 <= cursor <= MAX_CURSOR:
         raise Unprocessable("cursor must be a non-negative integer")
     return cursor
 
@@ -139,11 +140,3 @@ class ChatFeed:
                 return None
             self._names[account_id] = account_json(account, self.runtime.settings)
         return ChatEvent(TYPING, {"conversation_id": str(conversation_id), "account": self._names[account_id]})
-
-
-def chat_event_stream(runtime: Runtime, *, viewer_id: int, cursor: int | None, token: str | None):
-    """The web app's entry to the chat SSE stream (framed by the streaming gateway, which sits above
-    this package: hence the import at call time)."""
-    from agora.streaming.api import chat_event_stream as framed
-
-    return framed(runtime, viewer_id=viewer_id, cursor=cursor, token=token)

@@ -57,14 +57,27 @@ async def render_messages(session: AsyncSession, messages: list[ChatMessage], *,
         for message_id, emoji, count, mine, _first in rows.all():
             reactions[message_id].append({"name": emoji, "count": count, "me": bool(mine)})
     replied = await messages_by_id(session, [m.reply_to_id for m in messages if m.reply_to_id])
+    # A member who joined after the quoted message does not read it, not even quoted in a reply.
+    unseen = await _sent_before_joining(session, viewer_id, list(replied.values()))
     named = {parse_id(a) for m in messages if m.action for a in m.action.get("account_ids", [])}
     accounts = await _accounts(session, {a for a in named if a is not None})
     return [_message_json(m, reactions.get(m.id, []), replied.get(m.reply_to_id or 0), accounts,
-                          viewer_id, settings) for m in messages]
+                          viewer_id, settings, quote_hidden=m.reply_to_id in unseen) for m in messages]
+
+
+async def _sent_before_joining(session: AsyncSession, viewer_id: int, messages: list[ChatMessage]) -> set[int]:
+    """Ids of `messages` sent before the viewer's membership of their conversation began."""
+    if not messages:
+        return set()
+    since = dict((await session.execute(select(ConversationMember.conversation_id, ConversationMember.since_seq).where(
+        ConversationMember.account_id == viewer_id,
+        ConversationMember.conversation_id.in_({m.conversation_id for m in messages})))).all())
+    return {m.id for m in messages if m.seq < since.get(m.conversation_id, 0)}
 
 
 def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_to: ChatMessage | None,
-                  accounts: dict[int, Account], viewer_id: int, settings: Settings) -> dict[str, Any]:
+                  accounts: dict[int, Account], viewer_id: int, settings: Settings, quote_hidden: bool = False,
+                  ) -> dict[str, Any]:
     deleted = message.deleted_at is not None
     body: dict[str, Any] = {
         "id": str(message.id),
@@ -78,7 +91,7 @@ def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_t
         "deleted": deleted,
         "forwarded": message.forwarded,
         "pinned": message.pinned_at is not None,
-        "reply_to": _reply_json(reply_to) if reply_to is not None else None,
+        "reply_to": _reply_json(reply_to, quote_hidden) if reply_to is not None else None,
         "media_attachments": [] if deleted else [media_json(m, settings) for m in message.media],
         "reactions": reactions,
         # Only the sender sees their client id: it matches the message to its optimistic copy.
@@ -95,8 +108,10 @@ def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_t
     return body
 
 
-def _reply_json(message: ChatMessage) -> dict[str, Any]:
-    excerpt = "" if message.deleted_at is not None else message.text[:140]
+def _reply_json(message: ChatMessage, hidden: bool = False) -> dict[str, Any]:
+    """What a reply quotes: no text when the quoted message is deleted, or (`hidden`) was sent before
+    the viewer joined."""
+    excerpt = "" if message.deleted_at is not None or hidden else message.text[:140]
     return {"id": str(message.id), "account_id": str(message.account_id), "acct": message.account.username,
             "text": excerpt, "deleted": message.deleted_at is not None}
 
@@ -109,6 +124,8 @@ async def render_message(session: AsyncSession, message: ChatMessage, *, viewer_
 async def render_conversations(session: AsyncSession, mine: list[ConversationMember], *, viewer_id: int,
                                settings: Settings, with_members: bool = False) -> list[dict[str, Any]]:
     """`mine`: the viewer's memberships, each with its conversation loaded."""
+    if not mine:  # most stream wake-ups carry only messages: spare them the queries
+        return []
     ids = [m.conversation_id for m in mine]
     unread = await conversations.unread_counts(session, viewer_id=viewer_id, conversation_ids=ids)
     last = await messages_by_id(session, [m.conversation.last_message_id for m in mine

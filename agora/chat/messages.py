@@ -58,11 +58,22 @@ def _loaded():
     return (selectinload(ChatMessage.account), selectinload(ChatMessage.media))
 
 
-async def _visible_message(session: AsyncSession, me: ConversationMember, message_id: int | None) -> ChatMessage:
-    """A message of this conversation that this member may see (sent after they joined)."""
-    found = await session.scalar(select(ChatMessage).options(*_loaded()).where(
+async def _visible_message(session: AsyncSession, me: ConversationMember, message_id: int | None, *,
+                           lock: bool = False) -> ChatMessage:
+    """A message of this conversation that this member may see (sent after they joined).
+
+    `lock` for a change to it: changes to one message then run one after the other, so two edits
+    both keep their earlier text, and a reaction or an edit cannot land on a message a concurrent
+    delete has just emptied (on PostgreSQL; SQLite has one writer). FOR NO KEY UPDATE, so rows that
+    merely refer to it (reactions, edits) are not held up."""
+    if message_id is None:
+        raise NotFound("Message not found")
+    query = select(ChatMessage).options(*_loaded()).where(
         ChatMessage.id == message_id, ChatMessage.conversation_id == me.conversation_id,
-        ChatMessage.seq >= me.since_seq)) if message_id is not None else None
+        ChatMessage.seq >= me.since_seq)
+    if lock:
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+    found = await session.scalar(query)
     if found is None:
         raise NotFound("Message not found")
     return found
@@ -219,7 +230,7 @@ def _changed(session: AsyncSession, message: ChatMessage, reason: str) -> None:
 
 
 async def _own_live_message(session: AsyncSession, me: ConversationMember, message_id: int | None) -> ChatMessage:
-    message = await _visible_message(session, me, message_id)
+    message = await _visible_message(session, me, message_id, lock=True)
     if message.deleted_at is not None:
         raise Unprocessable("This message was deleted")
     if message.account_id != me.account_id or message.kind != "text":
@@ -257,7 +268,7 @@ async def delete_message(
     """Delete for everyone: the text, images, reactions and edit history go; a tombstone stays so
     replies and the conversation's flow still make sense. The sender, or a group's owner or admin."""
     me = await _membership(session, conversation_id, actor_id)
-    message = await _visible_message(session, me, message_id)
+    message = await _visible_message(session, me, message_id, lock=True)
     if message.deleted_at is not None:
         return message
     moderator = me.conversation.kind == "group" and me.role in ("owner", "admin")
@@ -308,8 +319,8 @@ async def react(
 ) -> ChatMessage:
     """Each member may add each emoji once; adding it again or removing it twice changes nothing."""
     me = await _membership(session, conversation_id, actor_id)
-    message = await _visible_message(session, me, message_id)
     emoji = checked_emoji(emoji)
+    message = await _visible_message(session, me, message_id, lock=True)
     if message.deleted_at is not None or message.kind != "text":
         raise Unprocessable("You cannot react to this message")
     if add:
@@ -329,7 +340,7 @@ async def set_pinned(
     me = await _membership(session, conversation_id, actor_id)
     if me.conversation.kind == "group" and me.role not in ("owner", "admin"):
         raise Forbidden("Only the group's owner and admins may pin messages")
-    message = await _visible_message(session, me, message_id)
+    message = await _visible_message(session, me, message_id, lock=True)
     if message.deleted_at is not None or message.kind != "text":
         raise Unprocessable("You cannot pin this message")
     if (message.pinned_at is not None) != pinned:

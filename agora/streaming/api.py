@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +22,7 @@ from agora.streaming.gateway import Listener
 from agora.streaming.streams import Stream
 
 router = APIRouter(tags=["streaming"])
+log = logging.getLogger("agora.streaming")
 MAX_WS_FRAME = 256 * 1024  # room for a chat message at its longest, even as \uXXXX escapes
 MAX_WS_STREAMS = 32
 
@@ -39,7 +41,8 @@ async def sse(request: Request, stream_name: str) -> StreamingResponse:
     listener.streams.append(stream)
     if stream.name == "chat" and viewer_id is not None:
         # EventSource resends the last `id:` it saw as Last-Event-ID when it reconnects by itself.
-        cursor = request.query_params.get("cursor") or request.headers.get("last-event-id")
+        # Last-Event-ID first: after a reconnect it is newer than the `cursor` in the stream's URL.
+        cursor = request.headers.get("last-event-id") or request.query_params.get("cursor")
         listener.chat = ChatFeed(runtime, viewer_id, parse_cursor(cursor))
     return event_stream(runtime, listener, stream)
 
@@ -112,11 +115,18 @@ async def websocket(ws: WebSocket) -> None:
 
         async def pump() -> None:
             heartbeat = runtime.settings.streaming_heartbeat_seconds
-            async for event in listener.events(subscription, heartbeat):
-                if event is not None:
-                    await ws.send_text(json.dumps({"stream": event.stream, "event": event.event,
-                                                   "payload": event.payload}))
-            await ws.close(code=1013, reason="stream closed")
+            try:
+                async for event in listener.events(subscription, heartbeat):
+                    if event is not None:
+                        await ws.send_text(json.dumps({"stream": event.stream, "event": event.event,
+                                                       "payload": event.payload}))
+            except Exception:  # never leave a socket open whose stream has died: close it, so it resumes
+                log.exception("a WebSocket stream failed")
+                with contextlib.suppress(Exception):
+                    await ws.close(code=1011, reason="stream failed; reconnect")
+                return
+            with contextlib.suppress(Exception):
+                await ws.close(code=1013, reason="stream closed")
 
         sender = asyncio.create_task(pump())
         budget = FrameBudget()
@@ -196,14 +206,3 @@ def _parse_command(raw: str) -> dict[str, Any]:
     if command.get("tag") is not None and not isinstance(command.get("tag"), str):
         raise AgoraError("tag must be a string")
     return command
-
-
-def chat_event_stream(runtime: Runtime, *, viewer_id: int, cursor: int | None, token: str | None
-                      ) -> StreamingResponse:
-    """The `chat` stream over SSE for a viewer already authenticated another way (the web app's
-    cookie); it ends when `token` is revoked, as the API's streams do."""
-    stream = Stream("chat")
-    listener = Listener(runtime, viewer_id, token)
-    listener.streams.append(stream)
-    listener.chat = ChatFeed(runtime, viewer_id, cursor)
-    return event_stream(runtime, listener, stream)

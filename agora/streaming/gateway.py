@@ -45,11 +45,13 @@ class Listener:
     async def still_authorised(self) -> bool:
         if self.token is None:
             return True
-        async with self.runtime.db.transaction(write=False) as session:
-            try:
+        try:
+            async with self.runtime.db.transaction(write=False) as session:
                 await resolve_bearer(session, token=self.token)
-            except Unauthorized:
-                return False
+        except Unauthorized:
+            return False
+        except Exception:  # the database is busy or away: keep the stream, ask again next heartbeat
+            log.warning("could not re-check a stream's token; will retry", exc_info=True)
         return True
 
     def routes(self, channel: str) -> list[Stream]:
@@ -118,9 +120,12 @@ class Listener:
                 continue
             try:
                 translated = await self.translate(message)
-            except Exception:  # one bad message (or a post deleted mid-render) must not end the stream
-                log.exception("skipped a bus message the stream could not translate",
+            except Exception:
+                log.exception("a bus message the stream could not translate",
                               extra={"channel": message.channel, "event": message.event})
-                continue
+                if self.chat is not None and self.chat.handles(message):
+                    # Chat must not skip: end the stream, and the client resumes from its cursor.
+                    return
+                continue  # one post deleted mid-render must not end a timeline stream
             for event in translated:
                 yield event

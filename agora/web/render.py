@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agora import __version__
 from agora.accounts.entities import MISSING_AVATAR, MISSING_HEADER
+from agora.chat import conversations
 from agora.kit.runtime import runtime_of
 from agora.kit.time import iso
 from agora.models import Account
@@ -113,13 +114,14 @@ def _finish(request: Request, response: HTMLResponse) -> HTMLResponse:
 
 
 async def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
-    """A whole page: the layout too, with the navigation's unread-notifications badge."""
+    """A whole page: the layout too, with the navigation's unread-notifications and chat badges."""
     viewer = await current_viewer(request)
-    unread = 0
+    unread = unread_chat = 0
     if viewer is not None:
         async with runtime_of(request).db.transaction(write=False) as session:
             unread = await notifications.unread_count(session, account_id=viewer.id, limit=100)
-    full = {**_context(request, viewer), "unread_notifications": unread, **context}
+            unread_chat = await conversations.unread_total(session, viewer_id=viewer.id)
+    full = {**_context(request, viewer), "unread_notifications": unread, "unread_chat": unread_chat, **context}
     return _finish(request, templates.TemplateResponse(request, template, full, status_code=status))
 
 

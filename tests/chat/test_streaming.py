@@ -243,9 +243,10 @@ async def test_bad_frames_are_answered_and_the_connection_carries_on(live_server
         await ws.send({"type": "chat.send", "conversation_id": chat, "text": "still here", "client_id": "ok"})
         await until_text(ws, "still here")
     assert [m["text"] for m in await call(http, "GET", alice, f"/api/v1/chats/{chat}/messages")] == ["still here"]
-    async with open_ws(live_server.url, stream="chat", access_token=alice.token, cursor="-4") as ws:
-        refused = await ws.until(lambda f: "error" in f, what="the refusal of a negative cursor")
-        assert "cursor" in refused["error"]
+    for bad in ("-4", "9" * 25):  # negative, and beyond what the database can count to
+        async with open_ws(live_server.url, stream="chat", access_token=alice.token, cursor=bad) as ws:
+            refused = await ws.until(lambda f: "error" in f, what=f"the refusal of cursor {bad}")
+            assert "cursor" in refused["error"]
 
 
 async def test_oversized_text_is_refused_by_its_limit(live_server, http, alice, bob) -> None:
@@ -274,8 +275,9 @@ async def test_a_flooding_socket_is_slowed_then_dropped_and_others_carry_on(live
 
 
 async def test_sending_too_fast_is_refused_with_429(database_url, tmp_path, runtime: Runtime, alice, bob) -> None:
+    # One window as long as the test: a run that crossed a window's edge would get a fresh budget.
     settings_for = lambda url: make_settings(database_url, tmp_path / "slow", base_url=url,  # noqa: E731
-                                             rate_limit_chat=3, rate_limit_chat_window=60)
+                                             rate_limit_chat=3, rate_limit_chat_window=10**9)
     with LiveServer(settings_for) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=WAIT) as http:
             chat = await start_direct(http, alice, bob)

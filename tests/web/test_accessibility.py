@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
+from tests.factories import make_member
 from tests.web.browser import compose, png, sign_up
 
 SIGNED_OUT = ["/", "/auth/sign_in", "/auth/sign_up", "/explore"]
@@ -25,7 +26,7 @@ def problems(axe: Axe, page: Page, path: str) -> list[str]:
 
 
 @pytest.mark.parametrize("scheme, viewport", [("light", (1280, 800)), ("dark", (390, 844))])
-def test_main_pages_have_no_serious_accessibility_problems(new_page, scheme: str, viewport) -> None:
+def test_main_pages_have_no_serious_accessibility_problems(new_page, web_server, scheme: str, viewport) -> None:
     axe = Axe()
     visitor = new_page(color_scheme=scheme, viewport=viewport)
     found = [p for path in SIGNED_OUT for p in problems(axe, visitor, path)]
@@ -41,4 +42,33 @@ def test_main_pages_have_no_serious_accessibility_problems(new_page, scheme: str
     thread = ally.locator(".post a.when").first.get_attribute("href")
     assert thread
     found += problems(axe, ally, thread)
+    found += chat_problems(axe, ally, web_server)
     assert not found, "\n".join(found)
+
+
+def chat_problems(axe: Axe, ally: Page, web_server) -> list[str]:
+    """A direct chat with a message and a reaction, and a group with its info panel open."""
+    web_server.run(make_member(web_server.runtime, "bea"))
+    ally.goto("/chat/new")
+    ally.fill("input[name=username]", "bea")
+    ally.click("#chat-new-direct-form button[type=submit]")
+    ally.locator("#chat-text").fill("Hello Bea! 👋")
+    ally.locator("#chat-text").press("Enter")
+    expect(ally.locator("li.msg.mine")).to_have_count(1)
+    ally.locator("li.msg.mine").hover()
+    ally.locator("li.msg.mine .react-picker summary").click()
+    ally.get_by_role("button", name="React with 👍").click()
+    expect(ally.locator("li.msg.mine button.reaction")).to_have_count(1)
+    found = problems(axe, ally, ally.url)
+    ally.goto("/chat/new/group")
+    ally.fill("input[name=name]", "Garden club")
+    ally.fill("input[name=members]", "bea")
+    ally.click("#chat-new-group-form button[type=submit]")
+    ally.locator("#chat-info summary").click()
+    found += [f"{ally.url}: {v['id']} ({v['impact']}) at {v['nodes'][0]['target']}: {v['help']}"
+              for v in axe.run(ally).response["violations"] if v["impact"] in BLOCKING]
+    ally.goto("/chat")
+    ally.locator("[data-dialog=chat-new-group]").click()
+    found += [f"/chat (dialog): {v['id']} ({v['impact']}) at {v['nodes'][0]['target']}: {v['help']}"
+              for v in axe.run(ally).response["violations"] if v["impact"] in BLOCKING]
+    return found

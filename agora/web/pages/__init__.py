@@ -1,8 +1,20 @@
 """The web app's routes, one module per part of the product."""
 
-from agora.web.pages import auth, compose, live, notifications, places, profiles, settings, thread, timelines
+from agora.web.pages import (
+    auth,
+    chat,
+    chat_actions,
+    compose,
+    live,
+    notifications,
+    places,
+    profiles,
+    settings,
+    thread,
+    timelines,
+)
 
 # Order matters where paths overlap: every fixed path (/@name/followers, /@name/media …) comes
 # before the thread's /@name/{status_id}.
 ROUTERS = [places.router, auth.router, live.router, compose.router, timelines.router, notifications.router,
-           settings.router, profiles.router, thread.router]
+           chat.router, chat_actions.router, settings.router, profiles.router, thread.router]

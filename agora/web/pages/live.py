@@ -1,9 +1,12 @@
-"""`/web/live`: the signed-in browser's live stream — the `user` stream of the streaming API,
-authenticated by the session cookie (EventSource cannot send an Authorization header).
+"""`/web/live`: the signed-in browser's live stream — the `user` stream of the streaming API, and
+the `chat` stream on the same connection, authenticated by the session cookie (EventSource cannot
+send an Authorization header).
 
-It is the same gateway and the same per-viewer checks as `/api/v1/streaming/user`; the page's
-script only counts new posts and notifications and asks the server for the HTML when the member
-wants it, so nothing private is rendered into an event.
+It is the same gateway and the same per-viewer checks as `/api/v1/streaming/user` and
+`/api/v1/streaming/chat`; the page's script only counts new posts, notifications and unread chats,
+and asks the server for the HTML when the member wants it, so nothing private is rendered into an
+event. Chat rides this connection rather than one of its own because a browser opens at most six
+connections to a site: two streams per tab would leave a member with three tabs unable to load a page.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from agora.chat.delivery import ChatFeed, parse_cursor
 from agora.kit.runtime import runtime_of
 from agora.streaming.api import event_stream
 from agora.streaming.gateway import Listener
@@ -25,6 +29,11 @@ LIVE_PATH = "/web/live"  # an event stream: the server's compression leaves it a
 @router.get(LIVE_PATH)
 async def live(request: Request, viewer: Viewer = Depends(require_viewer)) -> StreamingResponse:
     stream = Stream("user")
-    listener = Listener(runtime_of(request), viewer.id, viewer.token)  # ends when the session is signed out
+    runtime = runtime_of(request)
+    listener = Listener(runtime, viewer.id, viewer.token)  # ends when the session is signed out
     listener.streams.append(stream)
-    return event_stream(runtime_of(request), listener, stream)
+    # Chat events carry an `id:` (their cursor); EventSource resends the last one as Last-Event-ID
+    # when it reconnects, and that is newer than the `cursor` the page was rendered with.
+    cursor = request.headers.get("last-event-id") or request.query_params.get("cursor")
+    listener.chat = ChatFeed(runtime, viewer.id, parse_cursor(cursor))
+    return event_stream(runtime, listener, stream)

@@ -1,4 +1,4 @@
-"""The front door (`/`) and the places in the navigation that later features fill: chat, wallet,
+"""The front door (`/`) and the places in the navigation that later features fill: wallet,
 search and the assistant. Each says honestly what it will be rather than pretending."""
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ def _soon(path: str, title: str, lead: str) -> None:
     router.add_api_route(path, place, methods=["GET"], name=f"soon:{path}")
 
 
-_soon("/chat", N_("Chat"), N_("Private conversations, one to one and in groups."))
 _soon("/wallet", N_("Wallet"), N_("Send, request and split money with other members."))
 _soon("/search", N_("Search"), N_("Find posts, people and hashtags."))
 _soon("/assistant", N_("Assistant"), N_("Ask questions and get answers that cite the community's posts."))

@@ -1,6 +1,6 @@
 // Agora's web app: small enhancements over server-rendered pages. Everything here is optional —
 // without it, forms post and links navigate. With it: a character counter, image previews with
-// alt text, live "N new posts" and notification badges over the streaming API, and toasts.
+// alt text, live "N new posts", notification and chat badges over the streaming API, and toasts.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -127,9 +127,48 @@
     });
   }
 
+  // The chat badge asks the server for its count when an event may have moved it (a message from
+  // someone else, a read on another device, a request accepted): the server knows what is muted.
+  const CHAT_EVENTS = ["chat.message", "chat.message.update", "chat.read", "chat.typing", "chat.conversation",
+                       "chat.conversation.remove", "chat.ready"];
+  let chatBadgeTimer = null;
+
+  function refreshChatBadge() {
+    clearTimeout(chatBadgeTimer);
+    chatBadgeTimer = setTimeout(() => {
+      fetch("/web/chat/unread", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : null)).then((body) => {
+        if (!body) return;
+        document.querySelectorAll(".chat-badge").forEach((badge) => {
+          badge.dataset.count = String(body.unread);
+          badge.textContent = body.unread > 99 ? "99+" : String(body.unread);
+          badge.hidden = body.unread <= 0;
+        });
+      }).catch(() => {});
+    }, 300);
+  }
+
+  function onChat(name, data) {
+    // Chat pages (chat.js) listen for these; every page keeps its badge.
+    document.dispatchEvent(new CustomEvent("agora:chat", { detail: { name: name, data: data } }));
+    const me = document.body.dataset.me;
+    const fromMe = name === "chat.message" && data.message && data.message.account && data.message.account.id === me;
+    const countless = name === "chat.typing" || name === "chat.ready" || fromMe
+      || (name === "chat.read" && data.account_id !== me)
+      || (name === "chat.message.update" && data.reason !== "delete");
+    if (!countless) refreshChatBadge();
+  }
+
   function connect() {
     if (document.body.dataset.live !== "on" || !window.EventSource) return;
-    const source = new EventSource("/web/live");
+    // One stream per page carries posts, notifications and chat; chat pages resume it from the
+    // moment they were rendered, so nothing said meanwhile is missed.
+    const cursor = document.body.dataset.chatCursor;
+    const source = new EventSource("/web/live" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    CHAT_EVENTS.forEach((name) => source.addEventListener(name, (event) => {
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      onChat(name, data);
+    }));
     source.addEventListener("update", (event) => { try { onUpdate(JSON.parse(event.data)); } catch (e) { /* ignore */ } });
     source.addEventListener("notification", () => bumpNotifications(1));
     source.addEventListener("delete", (event) => {
