@@ -66,12 +66,12 @@ from bench.chat_setup import (
     Member,
     ServerProcess,
     Servers,
-    create_postgres,
     drop_postgres,
     migrate,
     redis_ok,
     run_seed,
 )
+from bench.community import recreate_postgres
 from bench.machine import OtherWork, cpu_probe, cpu_share
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/agora_bench_chat"
@@ -170,7 +170,7 @@ class Bench:
         idle = Level.from_window(window, clients=size, load="one at a time", offered=0.0, group_size=size)
         self.judge(idle, window)
         self.run.idle = idle
-        # The same in one large group: every member's connection reads and renders the message itself.
+        # The same in one large group: every member's connection reads the log for itself.
         count = len(self.big.members)
         window = await one_at_a_time(self.sockets[:count], self.big, tag=f"{self.run.deployment.key}-big",
                                      count=args.big_messages)
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                                          {"SQLite": sqlite3.sqlite_version}))
         on_pg = [d for d in args.deployments if DEPLOYMENTS[d].database == "PostgreSQL"]
         if on_pg:
-            pg_version = run_async(create_postgres(args.postgres_url))
+            pg_version = run_async(recreate_postgres(args.postgres_url))
         if on_pg and pg_version is not None:
             log("PostgreSQL: migrating and seeding a fresh database (shared by the PostgreSQL deployments)")
             migrate(args.postgres_url, workdir / "data-pg")

@@ -140,8 +140,9 @@ def _fan_out(measured: list[DeploymentRun], args: argparse.Namespace) -> list[st
             f"group of {args.group_size} after {ms(idle.p(50, idle.firsts))} ms and the last after "
             f"{ms(idle.p(50, idle.lasts))} ms (p50); in a group of {big.clients}, {ms(big.p(50, big.firsts))} and "
             f"{ms(big.p(50, big.lasts))} ms: ~{per_member:.1f} ms more per member, because every member's "
-            "connection reads and renders the message on its own, all on the server's one event loop (so even "
-            "the first member waits for much of the others' work). Linearly, the last member of a group at the "
+            "connection reads the log for itself (the message is rendered once per process and shared), all on "
+            "the server's one event loop (so even the first member waits for much of the others' work). "
+            "Linearly, the last member of a group at the "
             f"{limit}-member limit would wait ~{at_limit:.1f} s.")
         break  # one deployment says it; the table has the others
     return notes
@@ -149,11 +150,12 @@ def _fan_out(measured: list[DeploymentRun], args: argparse.Namespace) -> list[st
 
 READING = [
     "- **How delivery works, which is where the time goes.** The bus only says \"the log has grown\"; each "
-    "connection then reads the log itself (`ChatFeed.translate` → `_catch_up`: the sequence head, the viewer's "
-    "events, the messages with their senders and media, the reactions) and renders the message for its member. "
-    "So a message to a group of 10 costs one write transaction and 10 read transactions, each rendering the same "
-    "message again, all on the server's one Python thread: Python CPU is the limit, not the database (see the "
-    "PostgreSQL CPU column). A connection woken while it is still behind reads once for all it missed (signals "
+    "connection then reads its own events from the log (`ChatFeed.translate` → `_catch_up`: the sequence head "
+    "and the viewer's events). The message itself (sender, media, reactions) is loaded and rendered once per "
+    "process for that state of the log (`entities.MessageMemo`) and finished per member (their `me` on "
+    "reactions, the sender's client id). So a message to a group of 10 costs one write transaction and 10 small "
+    "read transactions, all on the server's one Python thread: Python CPU is the limit, not the database (see "
+    "the PostgreSQL CPU column). A connection woken while it is still behind reads once for all it missed (signals "
     "for seqs it has read cost nothing), so under overload the work per delivery falls the more messages each "
     "group gets between two reads: compare the CPU per delivery under overload at the fewest clients (few, "
     "busy groups) and at the most (many quieter ones), at the same total rate.",

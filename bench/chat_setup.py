@@ -182,22 +182,6 @@ def _summary(record: list[str]) -> str:
 # --- databases ----------------------------------------------------------------------------------
 
 
-async def create_postgres(url: str) -> str | None:
-    """Create the benchmark database (dropping a leftover); the server version, or None if unreachable."""
-    name = make_url(url).database
-    try:
-        conn = await asyncpg.connect(asyncpg_dsn(url, "postgres"), timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        log(f"PostgreSQL unreachable at {make_url(url).render_as_string()}: {exc}; skipping it")
-        return None
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
-
-
 async def drop_postgres(url: str) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(url, "postgres"), timeout=5)
     try:

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -90,6 +91,19 @@ def make_settings(database_url: str, data_dir: Path, base_url: str = "http://tes
         streaming_heartbeat_seconds=1.0,
     )
     return Settings(**{**values, **overrides})
+
+
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """A started app of its own (for tests that need other settings) and an HTTP client for it."""
+    application = create_app(settings)
+    await application.state.runtime.start()
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http, application.state.runtime
+    finally:
+        await application.state.runtime.stop()
 
 
 @pytest.fixture

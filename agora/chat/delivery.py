@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from agora.accounts.entities import account_json
 from agora.chat import events
-from agora.chat.entities import render_events
+from agora.chat.entities import MessageMemo, render_events
 from agora.kit.bus import BusMessage, Subscription
 from agora.kit.errors import Unprocessable
 from agora.kit.ids import parse_id
@@ -28,7 +28,8 @@ from agora.models.chat import RECEIVING_STATES
 log = logging.getLogger("agora.chat")
 
 MAX_CURSOR = 2**63 - 1  # a BIGINT: larger would overflow in SQL
-BATCH = 200  # events read per query while catching up
+BATCH = 200
+MEMO_KEY = "chat.rendered_messages"  # events read per query while catching up
 TYPING = "chat.typing"
 READY = "chat.ready"
 
@@ -117,7 +118,7 @@ class ChatFeed:
                 rows = await events.events_after(session, viewer_id=self.viewer_id, cursor=self.scanned,
                                                  limit=BATCH, up_to=head)
                 rendered = await render_events(session, rows, viewer_id=self.viewer_id,
-                                               settings=self.runtime.settings)
+                                               settings=self.runtime.settings, shared=self._memo(head))
             out.extend(ChatEvent(name, payload, seq) for seq, name, payload in rendered)
             membership_changed |= any(r.kind in (events.CONVERSATION, events.CONVERSATION_REMOVE) for r in rows)
             if len(rows) < BATCH:
@@ -127,6 +128,14 @@ class ChatFeed:
         if membership_changed:
             await self._refresh_conversations()
         return out
+
+    def _memo(self, head: int) -> MessageMemo:
+        """The process's rendered messages, if they were rendered with the log at `head` or later
+        (then they are at least as new as what this read saw); else a fresh memo for `head`."""
+        memo = self.runtime.shared.get(MEMO_KEY)
+        if memo is None or memo.head < head:
+            memo = self.runtime.shared[MEMO_KEY] = MessageMemo(head)
+        return memo
 
     async def _typing(self, payload: dict[str, Any]) -> ChatEvent | None:
         conversation_id = parse_id(payload.get("conversation_id"))

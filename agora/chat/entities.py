@@ -6,10 +6,11 @@ Each render loads what it needs for the whole list in a fixed number of queries.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.entities import account_json, media_url
@@ -43,41 +44,69 @@ async def _accounts(session: AsyncSession, ids: set[int]) -> dict[int, Account]:
     return {a.id: a for a in await session.scalars(select(Account).where(Account.id.in_(ids)))}
 
 
-async def render_messages(session: AsyncSession, messages: list[ChatMessage], *, viewer_id: int,
-                          settings: Settings) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class SharedMessage:
+    """A message rendered once for everyone, with what each viewer's copy needs to be finished:
+    who reacted (for `me`), the sender's client id, and when the quoted message was sent."""
+
+    body: dict[str, Any]
+    sender_id: int
+    client_id: str | None
+    reactors: dict[str, frozenset[int]]
+    reply_seq: int | None
+
+    def for_viewer(self, viewer_id: int, since_seq: int) -> dict[str, Any]:
+        body = dict(self.body)
+        body["reactions"] = [{"name": r["name"], "count": r["count"], "me": viewer_id in self.reactors[r["name"]]}
+                             for r in self.body["reactions"]]
+        # Only the sender sees their client id: it matches the message to its optimistic copy.
+        body["client_id"] = self.client_id if self.sender_id == viewer_id else None
+        # A member who joined after the quoted message does not read it, not even quoted in a reply.
+        if body["reply_to"] is not None and self.reply_seq is not None and self.reply_seq < since_seq:
+            body["reply_to"] = {**body["reply_to"], "text": ""}
+        return body
+
+
+async def render_shared(session: AsyncSession, messages: list[ChatMessage], *, settings: Settings
+                        ) -> list[SharedMessage]:
     ids = [m.id for m in messages]
-    reactions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    reactors: dict[int, dict[str, set[int]]] = defaultdict(dict)
     if ids:
-        rows = await session.execute(
-            select(ChatReaction.message_id, ChatReaction.emoji, func.count(),
-                   func.max(case((ChatReaction.account_id == viewer_id, 1), else_=0)),
-                   func.min(ChatReaction.id))
-            .where(ChatReaction.message_id.in_(ids))
-            .group_by(ChatReaction.message_id, ChatReaction.emoji).order_by(func.min(ChatReaction.id)))
-        for message_id, emoji, count, mine, _first in rows.all():
-            reactions[message_id].append({"name": emoji, "count": count, "me": bool(mine)})
+        rows = await session.execute(select(ChatReaction.message_id, ChatReaction.emoji, ChatReaction.account_id)
+                                     .where(ChatReaction.message_id.in_(ids)).order_by(ChatReaction.id))
+        for message_id, emoji, account_id in rows.all():  # first reacted first, as the dict keeps order
+            reactors[message_id].setdefault(emoji, set()).add(account_id)
     replied = await messages_by_id(session, [m.reply_to_id for m in messages if m.reply_to_id])
-    # A member who joined after the quoted message does not read it, not even quoted in a reply.
-    unseen = await _sent_before_joining(session, viewer_id, list(replied.values()))
     named = {parse_id(a) for m in messages if m.action for a in m.action.get("account_ids", [])}
     accounts = await _accounts(session, {a for a in named if a is not None})
-    return [_message_json(m, reactions.get(m.id, []), replied.get(m.reply_to_id or 0), accounts,
-                          viewer_id, settings, quote_hidden=m.reply_to_id in unseen) for m in messages]
+    out = []
+    for m in messages:
+        who = reactors.get(m.id, {})
+        reply = replied.get(m.reply_to_id or 0)
+        body = _message_json(m, [{"name": e, "count": len(a)} for e, a in who.items()], reply, accounts, settings)
+        out.append(SharedMessage(body, m.account_id, m.client_id, {e: frozenset(a) for e, a in who.items()},
+                                 reply.seq if reply is not None else None))
+    return out
 
 
-async def _sent_before_joining(session: AsyncSession, viewer_id: int, messages: list[ChatMessage]) -> set[int]:
-    """Ids of `messages` sent before the viewer's membership of their conversation began."""
-    if not messages:
-        return set()
-    since = dict((await session.execute(select(ConversationMember.conversation_id, ConversationMember.since_seq).where(
-        ConversationMember.account_id == viewer_id,
-        ConversationMember.conversation_id.in_({m.conversation_id for m in messages})))).all())
-    return {m.id for m in messages if m.seq < since.get(m.conversation_id, 0)}
+async def render_messages(session: AsyncSession, messages: list[ChatMessage], *, viewer_id: int,
+                          settings: Settings) -> list[dict[str, Any]]:
+    shared = await render_shared(session, messages, settings=settings)
+    since = await _since(session, viewer_id, {m.conversation_id for m in messages if m.reply_to_id})
+    return [s.for_viewer(viewer_id, since.get(m.conversation_id, 0)) for s, m in zip(shared, messages, strict=True)]
+
+
+async def _since(session: AsyncSession, viewer_id: int, conversation_ids: set[int]) -> dict[int, int]:
+    """Where the viewer's membership of each conversation began (only needed to hide old quotes)."""
+    if not conversation_ids:
+        return {}
+    return dict((await session.execute(select(ConversationMember.conversation_id, ConversationMember.since_seq)
+                                       .where(ConversationMember.account_id == viewer_id,
+                                              ConversationMember.conversation_id.in_(conversation_ids)))).all())
 
 
 def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_to: ChatMessage | None,
-                  accounts: dict[int, Account], viewer_id: int, settings: Settings, quote_hidden: bool = False,
-                  ) -> dict[str, Any]:
+                  accounts: dict[int, Account], settings: Settings) -> dict[str, Any]:
     deleted = message.deleted_at is not None
     body: dict[str, Any] = {
         "id": str(message.id),
@@ -91,11 +120,10 @@ def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_t
         "deleted": deleted,
         "forwarded": message.forwarded,
         "pinned": message.pinned_at is not None,
-        "reply_to": _reply_json(reply_to, quote_hidden) if reply_to is not None else None,
+        "reply_to": _reply_json(reply_to) if reply_to is not None else None,
         "media_attachments": [] if deleted else [media_json(m, settings) for m in message.media],
         "reactions": reactions,
-        # Only the sender sees their client id: it matches the message to its optimistic copy.
-        "client_id": message.client_id if message.account_id == viewer_id else None,
+        "client_id": None,  # filled in for the sender by SharedMessage.for_viewer
     }
     if message.kind == "system" and message.action:
         named = [accounts[a] for a in (parse_id(x) for x in message.action.get("account_ids", []))
@@ -108,10 +136,10 @@ def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_t
     return body
 
 
-def _reply_json(message: ChatMessage, hidden: bool = False) -> dict[str, Any]:
-    """What a reply quotes: no text when the quoted message is deleted, or (`hidden`) was sent before
-    the viewer joined."""
-    excerpt = "" if message.deleted_at is not None or hidden else message.text[:140]
+def _reply_json(message: ChatMessage) -> dict[str, Any]:
+    """What a reply quotes: no text when the quoted message is deleted (nor, see `for_viewer`, when
+    it was sent before the viewer joined)."""
+    excerpt = "" if message.deleted_at is not None else message.text[:140]
     return {"id": str(message.id), "account_id": str(message.account_id), "acct": message.account.username,
             "text": excerpt, "deleted": message.deleted_at is not None}
 
@@ -186,6 +214,26 @@ async def render_conversation(session: AsyncSession, mine: ConversationMember, *
 
 # --- stream events ------------------------------------------------------------------------------
 
+
+class MessageMemo:
+    """Messages rendered for one state of the log (one `head`), shared by the connections that
+    deliver them; bounded, oldest dropped first."""
+
+    SIZE = 2048
+
+    def __init__(self, head: int = 0) -> None:
+        self.head = head
+        self._items: OrderedDict[int, SharedMessage] = OrderedDict()
+
+    def get(self, message_id: int) -> SharedMessage | None:
+        return self._items.get(message_id)
+
+    def put(self, message_id: int, message: SharedMessage) -> None:
+        self._items[message_id] = message
+        while len(self._items) > self.SIZE:
+            self._items.popitem(last=False)
+
+
 WIRE_NAMES = {
     events.MESSAGE: "chat.message",
     events.MESSAGE_UPDATE: "chat.message.update",
@@ -195,14 +243,26 @@ WIRE_NAMES = {
 }
 
 
-async def render_events(session: AsyncSession, log: list[ChatEvent], *, viewer_id: int,
-                        settings: Settings) -> list[tuple[int, str, dict[str, Any]]]:
+async def render_events(session: AsyncSession, log: list[ChatEvent], *, viewer_id: int, settings: Settings,
+                        shared: MessageMemo | None = None) -> list[tuple[int, str, dict[str, Any]]]:
     """(cursor, event name, payload) for each logged event, rendered as things stand now: an event
-    about a message since deleted carries the tombstone, never the deleted text."""
-    message_ids = [parse_id(e.data.get("message_id")) for e in log if e.data.get("message_id")]
-    found = await messages_by_id(session, [m for m in message_ids if m is not None])
-    rendered = dict(zip(found, await render_messages(session, list(found.values()), viewer_id=viewer_id,
-                                                     settings=settings), strict=True))
+    about a message since deleted carries the tombstone, never the deleted text.
+
+    With `shared` (a memo for one state of the log), each message is loaded and rendered once for
+    every connection that delivers it, then finished for each viewer."""
+    message_ids = {i for i in (parse_id(e.data.get("message_id")) for e in log if e.data.get("message_id"))
+                   if i is not None}
+    memo = shared if shared is not None else MessageMemo()
+    missing = [i for i in message_ids if memo.get(i) is None]
+    found = await messages_by_id(session, missing)
+    for message_id, one in zip(found, await render_shared(session, list(found.values()), settings=settings),
+                               strict=True):
+        memo.put(message_id, one)
+    with_quotes = {e.conversation_id for e in log if (m := memo.get(parse_id(e.data.get("message_id")) or 0))
+                   is not None and m.reply_seq is not None}
+    since = await _since(session, viewer_id, with_quotes)
+    rendered = {i: m.for_viewer(viewer_id, since.get(int(m.body["conversation_id"]), 0))
+                for i in message_ids if (m := memo.get(i)) is not None}
     conversation_ids = {e.conversation_id for e in log if e.kind == events.CONVERSATION}
     mine = await _memberships(session, viewer_id, conversation_ids)
     rendered_conversations = dict(zip([m.conversation_id for m in mine], await render_conversations(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -18,6 +19,9 @@ class Runtime:
     db: Database
     bus: Bus
     limiter: RateLimiter
+    # What features keep for the life of the process (a feature names its own key), e.g. chat's
+    # messages rendered once for all the connections that deliver them.
+    shared: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -13,10 +13,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from agora.app import create_app
 from agora.kit.runtime import Runtime
 from tests.chat.helpers import direct, events_since, follow, group, head, history, send, upload_image
-from tests.conftest import make_settings
+from tests.conftest import app_client, make_settings
 from tests.factories import Member, make_member
 
 
@@ -274,14 +273,9 @@ async def strict(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[httpx
     """An app that allows each member three chat writes. The limiter's windows are aligned to the
     clock (`now // window`): a one-minute window could roll over mid-test and refill the budget, so
     this one is a billion seconds long."""
-    app = create_app(make_settings(database_url, tmp_path / "strict", rate_limit_chat=3,
-                                   rate_limit_chat_window=10**9))
-    await app.state.runtime.start()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            yield http, app.state.runtime
-    finally:
-        await app.state.runtime.stop()
+    async with app_client(make_settings(database_url, tmp_path / "strict", rate_limit_chat=3,
+                                   rate_limit_chat_window=10**9)) as made:
+        yield made
 
 
 async def test_flooding_is_rate_limited_per_member_and_breaks_nothing(strict):

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agora.app import create_app
 from agora.kit.runtime import Runtime
 from tests.chat.helpers import (
     block,
@@ -26,7 +25,7 @@ from tests.chat.helpers import (
     png,
     send,
 )
-from tests.conftest import make_settings
+from tests.conftest import app_client, make_settings
 from tests.factories import Member, make_member
 
 
@@ -316,13 +315,8 @@ async def test_a_pending_invitee_cannot_be_made_owner(client, alice, bob):
 @pytest.fixture
 async def small_groups(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """An app whose groups hold at most three members."""
-    app = create_app(make_settings(database_url, tmp_path / "small", max_group_members=3))
-    await app.state.runtime.start()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            yield http, app.state.runtime
-    finally:
-        await app.state.runtime.stop()
+    async with app_client(make_settings(database_url, tmp_path / "small", max_group_members=3)) as made:
+        yield made
 
 
 async def test_a_group_cannot_grow_past_the_member_limit(small_groups):
