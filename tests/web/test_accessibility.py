@@ -60,6 +60,13 @@ def chat_problems(axe: Axe, ally: Page, web_server) -> list[str]:
     ally.get_by_role("button", name="React with 👍").click()
     expect(ally.locator("li.msg.mine button.reaction")).to_have_count(1)
     found = problems(axe, ally, ally.url)
+    chat_url = ally.url
+    ally.locator("li.msg.mine").hover()
+    ally.locator("li.msg.mine .msg-edit-link").click()  # the edit form in the message's place
+    expect(ally.locator("form.msg-edit textarea")).to_be_focused()
+    found += [f"{chat_url} (editing): {v['id']} ({v['impact']}) at {v['nodes'][0]['target']}: {v['help']}"
+              for v in axe.run(ally).response["violations"] if v["impact"] in BLOCKING]
+    found += problems(axe, ally, chat_url + "/search?q=hello")
     ally.goto("/chat/new/group")
     ally.fill("input[name=name]", "Garden club")
     ally.fill("input[name=members]", "bea")

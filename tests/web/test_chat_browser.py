@@ -3,7 +3,8 @@
 Alice starts the chat from the "New message" dialog; Bob's badge counts her message and his inbox
 shows it without a reload; opening it marks it read and Alice sees "Seen"; what each writes appears
 on the other's screen as it is sent, with "bob is typing…" before; Enter pressed twice sends once;
-a reaction shows up on the other side.
+a reaction shows up on the other side; a photo with its description, and an edit made in place,
+show up on both.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD, Member, make_member
+from tests.web.browser import png
 
 
 def sign_in(page: Page, member: Member) -> None:
@@ -68,8 +70,8 @@ def test_two_members_chat_live(new_page, web_server) -> None:
     # Live both ways: Alice's next message appears on Bob's open page, which marks it read too.
     ben.evaluate("window.__sameDocument = true")
     write(ana, "Lunch today?")
-    expect(ana.locator("#chat-seen")).to_have_count(0)  # a new message, not yet read
     expect(ben.locator("li.msg").last).to_contain_text("Lunch today?")
+    # "Seen" moves to the new message (the moment between, unread, can be too short to catch).
     expect(ana.locator("li.msg.mine").last.locator("#chat-seen")).to_have_text("Seen")
 
     # Bob types: Alice sees it; he sends: his message replaces the indicator.
@@ -91,3 +93,24 @@ def test_two_members_chat_live(new_page, web_server) -> None:
     theirs.get_by_role("button", name="React with 👍").click()
     expect(ana.locator("li.msg:not(.mine) button.reaction.on")).to_have_text("👍 1")
     expect(ben.locator("li.msg.mine button.reaction")).to_have_text("👍 1")
+
+    # Bob sends a photo with its description (Enter, no text): both screens show it with its alt text.
+    ben.locator("#chat-image").set_input_files({"name": "lunch.png", "mimeType": "image/png", "buffer": png()})
+    ben.locator("#chat-image-alt").fill("A bowl of noodles")
+    ben.locator("#chat-text").press("Enter")
+    expect(ana.locator('li.msg:not(.mine) img[alt="A bowl of noodles"]')).to_have_count(1)
+    expect(ben.locator('li.msg.mine img[alt="A bowl of noodles"]')).to_have_count(1)
+    expect(ben.locator("#chat-image")).to_have_value("")
+
+    # Alice edits her last message in place; Bob sees the new text, marked "Edited", without a reload.
+    lunch = ana.locator("li.msg.mine").last
+    lunch.hover()
+    lunch.locator(".msg-edit-link").click()
+    box = ana.locator("form.msg-edit textarea")
+    expect(box).to_be_focused()
+    box.fill("Lunch tomorrow?")
+    ana.locator("form.msg-edit button[type=submit]").click()
+    expect(ana.locator("li.msg.mine").last).to_contain_text("Lunch tomorrow?")
+    expect(ben.locator("li.msg:not(.mine)").last).to_contain_text("Lunch tomorrow?")
+    expect(ben.locator("li.msg:not(.mine)").last.locator(".edited")).to_have_text("Edited")
+    assert ben.evaluate("window.__sameDocument") is True

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import func, select
 
+from agora.models import MediaAttachment
 from agora.web.session import SESSION_COOKIE
 from tests.chat.helpers import direct, follow, group, history, send
 from tests.factories import Member
@@ -314,3 +316,154 @@ async def test_the_page_stream_carries_chat_from_the_page_cursor_and_resumes_aft
             await again.until(again.event("chat.ready"), what="the end of the replay")
             assert [e.json()["message"]["text"] for e in again.received if e.event == "chat.message"] \
                 == ["sent while away"]
+
+
+async def test_editing_your_own_message_in_place(client, alice: Member, bob: Member) -> None:
+    chat = await direct(client, alice, bob)
+    mine = await send(client, alice, chat["id"], "see you at noom")
+    theirs = await send(client, bob, chat["id"], "sure")
+    await signed_in(client, alice)
+    page = await client.get(f"/chat/{chat['id']}")
+    assert f'href="/chat/{chat["id"]}?edit={mine["id"]}#msg-{mine["id"]}"' in page.text
+    assert f"?edit={theirs['id']}" not in page.text  # only your own messages offer "Edit"
+
+    # Without JavaScript the link opens the page with the form in the message's place; the script
+    # fetches the same form for the one message.
+    for url in (f"/chat/{chat['id']}?edit={mine['id']}", f"/chat/{chat['id']}/messages/{mine['id']}?edit=1"):
+        opened = await client.get(url)
+        form = re.search(r'<form class="msg-edit".*?</form>', opened.text, re.S)
+        assert form and ">see you at noom</textarea>" in form.group(0), url
+    assert 'class="msg-edit"' not in (await client.get(f"/chat/{chat['id']}/messages/{theirs['id']}?edit=1")).text
+
+    action = f"/web/chat/{chat['id']}/messages/{mine['id']}/edit"
+    saved = await form_post(client, f"/chat/{chat['id']}", action, {"text": "see you at noon"})
+    assert saved.status_code == 303 and saved.headers["location"] == f"/chat/{chat['id']}#msg-{mine['id']}"
+    shown = await client.get(f"/chat/{chat['id']}")
+    assert "see you at noon" in shown.text and "noom" not in shown.text
+    assert re.search(rf'id="msg-{mine["id"]}".*?class="edited"[^>]*>Edited<', shown.text, re.S)
+    assert [m["text"] for m in await history(client, bob, chat["id"])][-1] == "see you at noon"
+
+    scripted = await form_post(client, f"/chat/{chat['id']}", action, {"text": "noon, by the fountain"}, htmx=True)
+    assert scripted.status_code == 200 and message_ids(scripted.text) == [mine["id"]]
+    assert "noon, by the fountain" in scripted.text and 'class="msg-edit"' not in scripted.text
+
+    # Refused: the form again with the reason, what was typed kept; nothing changes.
+    empty = await form_post(client, f"/chat/{chat['id']}", action, {"text": "  "}, htmx=True)
+    assert empty.status_code == 422 and "Write a message." in empty.text and 'class="msg-edit"' in empty.text
+    too_long = "b" * 10_001
+    refused = await form_post(client, f"/chat/{chat['id']}", action, {"text": too_long})
+    assert refused.status_code == 422 and f">{too_long}</textarea>" in refused.text
+    assert 'aria-invalid="true" aria-describedby="msg-edit-error-' in refused.text
+    assert [m["text"] for m in await history(client, bob, chat["id"])][-1] == "noon, by the fountain"
+    # Someone else's message cannot be edited.
+    theirs_edit = await form_post(client, f"/chat/{chat['id']}",
+                                  f"/web/chat/{chat['id']}/messages/{theirs['id']}/edit", {"text": "nope"})
+    assert theirs_edit.status_code == 403
+    assert (await history(client, bob, chat["id"]))[0]["text"] == "sure"  # newest first
+
+
+async def test_muting_a_chat_marks_it_and_keeps_it_out_of_the_badge(client, alice: Member, bob: Member) -> None:
+    await follow(client, alice, bob)
+    chat = await direct(client, bob, alice)
+    await send(client, bob, chat["id"], "first")
+    await signed_in(client, alice)
+    page = await client.get(f"/chat/{chat['id']}")
+    assert "Chat info" in page.text and f'action="/web/chat/{chat["id"]}/mute"' in page.text
+    assert 'class="chat-kind chat-muted"' not in page.text
+
+    muted = await form_post(client, f"/chat/{chat['id']}", f"/web/chat/{chat['id']}/mute")
+    assert muted.status_code == 303 and muted.headers["location"] == f"/chat/{chat['id']}"
+    await send(client, bob, chat["id"], "while muted")
+    inbox = await client.get("/chat")
+    row = re.search(rf'id="chat-row-{chat["id"]}">(.*?)</li>', inbox.text, re.S)
+    assert row and ">Muted<" in row.group(1)
+    assert chat_badge(inbox.text) == 0 and (await client.get("/web/chat/unread")).json()["unread"] == 0
+    page = await client.get(f"/chat/{chat['id']}")
+    assert 'class="chat-kind chat-muted"' in page.text and "Unmute this chat" in page.text
+
+    unmuted = await form_post(client, f"/chat/{chat['id']}", f"/web/chat/{chat['id']}/unmute")
+    assert unmuted.status_code == 303
+    await send(client, bob, chat["id"], "unmuted now")
+    inbox = await client.get("/chat")
+    row = re.search(rf'id="chat-row-{chat["id"]}">(.*?)</li>', inbox.text, re.S)
+    assert row and ">Muted<" not in row.group(1) and chat_badge(inbox.text) == 1
+
+
+async def test_searching_inside_a_conversation(client, alice: Member, bob: Member, carol: Member) -> None:
+    chat = await direct(client, alice, bob)
+    first = await send(client, alice, chat["id"], "pizza tonight?")
+    await send(client, bob, chat["id"], "maybe")
+    second = await send(client, bob, chat["id"], "No, PIZZA tomorrow")
+    gone = await send(client, bob, chat["id"], "secret pizza place")
+    assert (await client.delete(f"/api/v1/chats/{chat['id']}/messages/{gone['id']}",
+                                headers=bob.headers)).status_code == 200
+    await signed_in(client, alice)
+    page = await client.get(f"/chat/{chat['id']}")
+    assert f'action="/chat/{chat["id"]}/search"' in page.text and 'name="q" type="search"' in page.text
+
+    found = await client.get(f"/chat/{chat['id']}/search", params={"q": "pizza"})
+    assert found.status_code == 200
+    links = re.findall(rf'href="/chat/{chat["id"]}\?before=(\d+)#msg-(\d+)"', found.text)
+    assert [m for _b, m in links] == [second["id"], first["id"]]  # newest first; deleted and others left out
+    assert "secret pizza place" not in found.text and "maybe" not in found.text
+    # Each result opens the conversation at that message.
+    before, target = links[1]
+    at = await client.get(f"/chat/{chat['id']}", params={"before": before})
+    assert at.status_code == 200 and target in message_ids(at.text)
+
+    none = await client.get(f"/chat/{chat['id']}/search", params={"q": "sushi"})
+    assert none.status_code == 200 and "No messages contain “sushi”." in none.text
+    too_long = await client.get(f"/chat/{chat['id']}/search", params={"q": "x" * 201})
+    assert too_long.status_code == 422 and "Search for at most 200 characters." in too_long.text
+    await signed_in(client, carol)
+    outsider = await client.get(f"/chat/{chat['id']}/search", params={"q": "pizza"})
+    assert outsider.status_code == 404 and "pizza" not in outsider.text.split("<main", 1)[-1]
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+    out = BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 90)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_sending_an_image_with_its_description(client, runtime, alice: Member, bob: Member) -> None:
+    chat = await direct(client, alice, bob)
+    await signed_in(client, alice)
+    page = await client.get(f"/chat/{chat['id']}")
+    assert 'enctype="multipart/form-data"' in page.text and 'name="media" type="file"' in page.text
+
+    sent = await form_post(client, f"/chat/{chat['id']}", f"/web/chat/{chat['id']}/messages",
+                           {"text": "look", "alt": "A red square", "client_id": "img-1"},
+                           files={"media": ("square.png", _png(), "image/png")})
+    assert sent.status_code == 303, sent.text[:500]
+    shown = await client.get(f"/chat/{chat['id']}")
+    assert re.search(r'<a class="msg-media" href="/media/[^"]+"[^>]*><img src="/media/[^"]+" alt="A red square"',
+                     shown.text)
+    [message] = await history(client, bob, chat["id"])
+    assert message["text"] == "look" and len(message["media_attachments"]) == 1
+    # Sent again with the same client_id (a double click): one message, and no second copy of the image.
+    again = await form_post(client, f"/chat/{chat['id']}", f"/web/chat/{chat['id']}/messages",
+                            {"text": "look", "alt": "A red square", "client_id": "img-1"},
+                            files={"media": ("square.png", _png(), "image/png")})
+    assert again.status_code == 303 and len(await history(client, bob, chat["id"])) == 1
+    async with runtime.db.transaction(write=False) as session:
+        uploads = await session.scalar(select(func.count()).select_from(MediaAttachment).where(
+            MediaAttachment.account_id == int(alice.id)))
+    assert uploads == 1
+
+    # An image alone is a message; the script gets it back to put in place.
+    alone = await form_post(client, f"/chat/{chat['id']}", f"/web/chat/{chat['id']}/messages",
+                            {"text": "", "alt": "", "client_id": "img-2"},
+                            files={"media": ("square.png", _png(), "image/png")}, htmx=True)
+    assert alone.status_code == 201 and 'class="msg-media"' in alone.text
+    assert "Photo" in (await client.get("/chat")).text  # the inbox preview of an image without text
+
+    broken = await form_post(client, f"/chat/{chat['id']}", f"/web/chat/{chat['id']}/messages",
+                             {"text": "and this", "client_id": "img-3"},
+                             files={"media": ("notes.png", b"not an image at all", "image/png")})
+    assert broken.status_code == 422 and ">and this</textarea>" in broken.text
+    assert 'id="chat-send-error" role="alert">' in broken.text  # not hidden: the reason shows under the box
+    assert len(await history(client, bob, chat["id"])) == 2

@@ -5,12 +5,14 @@ Live updates ride the page's one event stream, `/web/live` (see pages/live.py), 
 `chat` stream too. An event only says *that* something happened; the script then asks here for the
 HTML (new messages after the last one it has, one message re-rendered), so everything shown is
 rendered by the server, in the reader's language, through the same membership checks as the API.
-The form posts (send, react, manage a group …) are in chat_actions.py.
+Search inside a conversation is a page of its own. The form posts (send, edit, react, mute, manage a
+group …) are in chat_actions.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -22,14 +24,17 @@ from agora.kit.http import page_params, path_id
 from agora.kit.ids import parse_id
 from agora.kit.pagination import PageParams
 from agora.kit.runtime import runtime_of
+from agora.media.service import MAX_DESCRIPTION
 from agora.web.chat_data import COMMON_REACTIONS, inbox_row, message_items, receipt, title_of
 from agora.web.feeds import next_page_url
+from agora.web.i18n import gettext as _
 from agora.web.render import fragment, fragment_kind, is_htmx, page, prepare
 from agora.web.session import Viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
 PAGE = 40  # messages per page of a conversation
 NEW_LIMIT = 100  # messages one "what is new" fetch returns at most
+SEARCH_PAGE = 20  # search results per page
 
 
 def go(request: Request, url: str) -> Response:
@@ -119,7 +124,7 @@ async def conversation_context(request: Request, viewer: Viewer, conversation_id
         "reactions": COMMON_REACTIONS, "can_manage": about["kind"] == "group" and mine.role in conversations.MANAGERS,
         "newest_id": found.items[0].id if found.items and before is None else None,
         "paged_back": before is not None,  # an older page: new messages are not appended to it
-        "form": {}, "errors": {},
+        "form": {}, "errors": {}, "editing": None, "max_description": MAX_DESCRIPTION,
     }
 
 
@@ -142,6 +147,9 @@ async def conversation(request: Request, conversation_id: str, viewer: Viewer = 
     reply_to = parse_id(request.query_params.get("reply_to") or "")
     context = await conversation_context(request, viewer, path_id(conversation_id), before=before,
                                          reply_to_id=reply_to)
+    edit = parse_id(request.query_params.get("edit") or "")  # "Edit" without JavaScript: the form in place
+    if edit is not None:
+        context["editing"] = {"id": edit, "text": None, "error": None}
     return await show_conversation(request, viewer, context)
 
 
@@ -163,11 +171,38 @@ async def new_messages(request: Request, conversation_id: str, viewer: Viewer = 
 @router.get("/chat/{conversation_id}/messages/{message_id}")
 async def one_message(request: Request, conversation_id: str, message_id: str,
                       viewer: Viewer = Depends(require_viewer)) -> Response:
-    """One message as it is now (edited, deleted, reacted to)."""
+    """One message as it is now (edited, deleted, reacted to); with `?edit=1`, your own message's
+    edit form in its place ("Edit" with JavaScript)."""
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         found = await messages.get(session, viewer_id=viewer.id, conversation_id=path_id(conversation_id),
                                    message_id=path_id(message_id))
         items = await message_items(session, [found], viewer_id=viewer.id, settings=runtime.settings)
+    editing = {"id": found.id, "text": None, "error": None} if request.query_params.get("edit") else None
     return await fragment(request, "_chat_messages.html", {"items": items, "reactions": COMMON_REACTIONS,
-                                                           "conversation_id": found.conversation_id})
+                                                           "conversation_id": found.conversation_id,
+                                                           "editing": editing})
+
+
+@router.get("/chat/{conversation_id}/search")
+async def search(request: Request, conversation_id: str, viewer: Viewer = Depends(require_viewer)) -> Response:
+    """Messages of this conversation containing `q`, newest first; each links to its place in it."""
+    cid = path_id(conversation_id)
+    query = (request.query_params.get("q") or "").strip()
+    before = parse_id(request.query_params.get("before") or "")
+    runtime = runtime_of(request)
+    error, results, more = None, [], None
+    async with runtime.db.transaction(write=False) as session:
+        mine = await conversations.membership(session, conversation_id=cid, account_id=viewer.id)
+        about = await render_conversation(session, mine, viewer_id=viewer.id, settings=runtime.settings)
+        if len(query) > messages.MAX_SEARCH:
+            error = _("Search for at most %(max)d characters.") % {"max": messages.MAX_SEARCH}
+        elif query:
+            found = await messages.history(session, viewer_id=viewer.id, conversation_id=cid, query=query,
+                                           page=PageParams(limit=SEARCH_PAGE, max_id=before))
+            results = await message_items(session, found.items, viewer_id=viewer.id, settings=runtime.settings)
+            if len(found.items) == SEARCH_PAGE:
+                more = f"/chat/{cid}/search?{urlencode({'q': query, 'before': found.next_max_id})}"
+    context = {"conversation": about, "title": title_of(about), "query": query, "results": results,
+               "more_url": more, "search_error": error}
+    return await page(request, "chat_search.html", context, status=422 if error else 200)

@@ -1,5 +1,5 @@
-"""What a member does in chat from the browser: start a chat or a group, send, react, delete,
-mark read, say "typing", answer a message request, and manage a group.
+"""What a member does in chat from the browser: start a chat or a group, send (with an image), edit,
+react, delete, mark read, say "typing", answer a message request, mute, and manage a group.
 
 Each is an ordinary form post that answers a 303 back (no JavaScript needed). The page script sends
 messages with fetch and reactions with htmx; those get the re-rendered message instead. Every
@@ -9,6 +9,7 @@ action goes through the chat services, which check membership and roles exactly 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -20,6 +21,7 @@ from agora.chat import conversations, messages
 from agora.kit.errors import AgoraError, BadRequest, Forbidden, NotFound, Unprocessable
 from agora.kit.http import path_id
 from agora.kit.runtime import runtime_of
+from agora.media.service import MAX_DESCRIPTION, prepare_upload, store_upload
 from agora.models import Account
 from agora.web import forms
 from agora.web.chat_data import COMMON_REACTIONS, message_items
@@ -113,14 +115,23 @@ async def start_group(request: Request, viewer: Viewer = Depends(require_viewer)
 
 
 async def _message_fragment(request: Request, viewer: Viewer, message_id: int, conversation_id: int, *,
-                            status: int = 200) -> Response:
+                            status: int = 200, editing: dict[str, Any] | None = None) -> Response:
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         found = await messages.get(session, viewer_id=viewer.id, conversation_id=conversation_id,
                                    message_id=message_id)
         items = await message_items(session, [found], viewer_id=viewer.id, settings=runtime.settings)
     return await fragment(request, "_chat_messages.html", {"items": items, "reactions": COMMON_REACTIONS,
-                                                           "conversation_id": conversation_id}, status=status)
+                                                           "conversation_id": conversation_id, "editing": editing},
+                          status=status)
+
+
+class _AlreadySent(Exception):
+    """Leaves the send's transaction when a client_id resend carried an image again."""
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__()
+        self.message_id = message_id
 
 
 @router.post("/web/chat/{conversation_id}/messages", dependencies=LIMITED)
@@ -132,18 +143,35 @@ async def send(request: Request, conversation_id: str, viewer: Viewer = Depends(
     runtime = runtime_of(request)
     limit = runtime.settings.max_chat_message_chars
     text = forms.text(form, "text", limit=limit + 1)
+    chosen = forms.files(form, "media")
+    alt = forms.text(form, "alt", limit=MAX_DESCRIPTION + 1).strip()
     draft = messages.Draft(text=text, client_id=forms.text(form, "client_id", limit=messages.MAX_CLIENT_ID) or None,
                            reply_to_id=forms.an_id(form, "reply_to_id"))
     error = None
-    if not text.strip():
+    if not text.strip() and not chosen:
         error = _("Write a message.")
     elif len(text) > limit:
         error = _("A message can be at most %(max)d characters.") % {"max": limit}
+    elif len(chosen) > runtime.settings.max_media_attachments:
+        error = _("You can attach at most %(max)d images.") % {"max": runtime.settings.max_media_attachments}
+    elif len(alt) > MAX_DESCRIPTION:
+        error = _("An image description can be at most %(max)d characters.") % {"max": MAX_DESCRIPTION}
     else:
-        try:
+        try:  # images are checked and re-encoded before the write transaction opens (as compose does)
+            images = [await prepare_upload(data=await f.read(runtime.settings.max_image_bytes + 1),
+                                           settings=runtime.settings) for f in chosen]
             async with runtime.db.transaction() as session:
+                for image in images:
+                    stored = await store_upload(session, account_id=viewer.id, image=image, description=alt,
+                                                focus=(0.0, 0.0), settings=runtime.settings)
+                    draft.media_ids.append(stored.id)
                 sent, _created = await messages.send(session, sender_id=viewer.id, conversation_id=cid, draft=draft,
                                                      settings=runtime.settings)
+                sent_id = sent.id
+                if not _created and images:
+                    raise _AlreadySent(sent_id)  # a resend: roll back its copy of the image (files and rows)
+        except _AlreadySent as resent:
+            sent_id = resent.message_id
         except NotFound:
             raise
         except AgoraError as refused:
@@ -156,7 +184,7 @@ async def send(request: Request, conversation_id: str, viewer: Viewer = Depends(
         return await show_conversation(request, viewer, context, status=422)
     if not is_htmx(request):
         return RedirectResponse(f"/chat/{cid}#chat-send", status_code=303)
-    return await _message_fragment(request, viewer, sent.id, cid, status=201 if _created else 200)
+    return await _message_fragment(request, viewer, sent_id, cid, status=201 if _created else 200)
 
 
 @router.post("/web/chat/{conversation_id}/messages/{message_id}/react", dependencies=LIMITED)
@@ -173,6 +201,35 @@ async def react(request: Request, conversation_id: str, message_id: str,
                                  add=verb == "add")
     except Unprocessable as refused:  # not 422: htmx would swap the message text into the bubble
         raise BadRequest(refusal(refused.message)) from refused
+    if not is_htmx(request):
+        return RedirectResponse(f"/chat/{cid}#msg-{mid}", status_code=303)
+    return await _message_fragment(request, viewer, mid, cid)
+
+
+@router.post("/web/chat/{conversation_id}/messages/{message_id}/edit", dependencies=LIMITED)
+async def edit(request: Request, conversation_id: str, message_id: str,
+               viewer: Viewer = Depends(require_viewer)) -> Response:
+    """A new text for your own message: it shows "Edited" on every screen. A refusal (empty, too
+    long) comes back in the edit form, what was typed kept."""
+    cid, mid = path_id(conversation_id), path_id(message_id)
+    runtime = runtime_of(request)
+    limit = runtime.settings.max_chat_message_chars
+    text = forms.text(await request.form(), "text", limit=limit + 1)
+    error = _("A message can be at most %(max)d characters.") % {"max": limit} if len(text) > limit else None
+    if error is None:
+        try:
+            async with runtime.db.transaction() as session:
+                await messages.edit(session, editor_id=viewer.id, conversation_id=cid, message_id=mid, text=text,
+                                    settings=runtime.settings)
+        except Unprocessable as refused:  # empty without an image, or deleted meanwhile
+            error = _("Write a message.") if not text.strip() else refusal(refused.message)
+    editing = {"id": mid, "text": text, "error": error}
+    if error is not None and is_htmx(request):
+        return await _message_fragment(request, viewer, mid, cid, status=422, editing=editing)
+    if error is not None:
+        context = await conversation_context(request, viewer, cid)
+        context["editing"] = editing
+        return await show_conversation(request, viewer, context, status=422)
     if not is_htmx(request):
         return RedirectResponse(f"/chat/{cid}#msg-{mid}", status_code=303)
     return await _message_fragment(request, viewer, mid, cid)
@@ -245,6 +302,24 @@ async def leave(request: Request, conversation_id: str, viewer: Viewer = Depends
     async with runtime_of(request).db.transaction() as session:
         await conversations.leave(session, actor=viewer.account, conversation_id=path_id(conversation_id))
     return go(request, "/chat")
+
+
+async def _set_muted(request: Request, viewer: Viewer, conversation_id: str, muted: bool) -> Response:
+    cid = path_id(conversation_id)
+    async with runtime_of(request).db.transaction() as session:
+        await conversations.set_muted(session, actor=viewer.account, conversation_id=cid, muted=muted)
+    return go(request, f"/chat/{cid}")
+
+
+@router.post("/web/chat/{conversation_id}/mute", dependencies=LIMITED)
+async def mute(request: Request, conversation_id: str, viewer: Viewer = Depends(require_viewer)) -> Response:
+    """A muted chat still gets its messages, but leaves the unread badge alone."""
+    return await _set_muted(request, viewer, conversation_id, True)
+
+
+@router.post("/web/chat/{conversation_id}/unmute", dependencies=LIMITED)
+async def unmute(request: Request, conversation_id: str, viewer: Viewer = Depends(require_viewer)) -> Response:
+    return await _set_muted(request, viewer, conversation_id, False)
 
 
 @router.post("/web/chat/{conversation_id}/rename", dependencies=LIMITED)

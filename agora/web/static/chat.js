@@ -178,7 +178,9 @@
   }
 
   function refreshMessage(id) {
-    if (!document.getElementById("msg-" + id)) return; // older than the page shows
+    const shown = document.getElementById("msg-" + id);
+    if (!shown) return; // older than the page shows
+    if (shown.querySelector("form.msg-edit")) return; // being edited here: saving re-renders it
     fetch(view.dataset.messagesUrl + "/" + encodeURIComponent(id), { credentials: "same-origin" })
       .then((r) => (r.ok ? r.text() : "")).then(insert).catch(() => {});
   }
@@ -239,9 +241,13 @@
   }
 
   function send() {
-    if (sending || !textarea.value.trim()) return; // a second Enter while the first is on its way
+    const image = form.elements.media;
+    const hasImage = !!(image && image.files && image.files.length);
+    if (sending || (!textarea.value.trim() && !hasImage)) return; // a second Enter while the first is on its way
     sending = true;
-    const body = new URLSearchParams(new FormData(form));
+    const fields = new FormData(form);
+    if (!hasImage) { fields.delete("media"); fields.delete("alt"); }
+    const body = hasImage ? fields : new URLSearchParams(fields); // a file goes as multipart
     fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
                          headers: { "HX-Request": "true", "X-CSRF-Token": csrf() } })
       .then((r) => r.text().then((text) => {
@@ -253,6 +259,12 @@
         failedText = null;
         showError("");
         textarea.value = "";
+        if (image) {
+          image.value = "";
+          form.elements.alt.value = "";
+          const attach = image.closest("details");
+          if (attach) attach.open = false;
+        }
         grow();
         setReply(null);
         form.elements.client_id.value = newClientId(); // the next message is a new one
@@ -339,3 +351,12 @@
     }
   });
 })();
+
+// Choosing an image opens its fold, so the description field beside it is in view.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (input && input.id === "chat-image" && input.files && input.files.length) {
+    const attach = input.closest("details");
+    if (attach) attach.open = true;
+  }
+});
