@@ -10,7 +10,6 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from bench.chart import _font
 from bench.chat_baseline import ServiceCost
@@ -18,7 +17,7 @@ from bench.chat_load import CONNECT_BATCH
 from bench.chat_reading import EXACTLY_ONCE, READING, interpretation, message_cpu
 from bench.chat_results import DeploymentRun, Level
 from bench.machine import machine
-from bench.report import markdown_table, ms
+from bench.report import markdown_table, ms, print_table
 from bench.results import pct
 
 COLORS = {"embedded": (214, 96, 77), "pg-1": (67, 147, 195), "redis-2": (90, 174, 97)}
@@ -132,12 +131,7 @@ def print_figures(runs: list[DeploymentRun], baselines: dict[str, list[float]], 
                               ("Load", LEVEL_HEAD, level_rows(runs))):
         if not rows:
             continue
-        table = RichTable(title=title)
-        for i, name in enumerate(head):
-            table.add_column(name, justify="left" if i < 3 else "right")
-        for row in rows:
-            table.add_row(*[c.replace("**", "") for c in row])
-        console.print(table)
+        print_table(console, title, head, rows, text_columns=3)
     for run in runs:
         if run.skipped:
             console.print(f"{run.deployment.key}: skipped ({run.skipped})")

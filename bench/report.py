@@ -64,6 +64,18 @@ def summary_rows(run: Run, concurrencies: Sequence[int]) -> list[list[str]]:
     return rows
 
 
+def print_table(console: Console, title: str, head: list[str], rows: list[list[str]], *, text_columns: int = 1
+                ) -> None:
+    """One table on the terminal: the first `text_columns` left-aligned, figures right-aligned;
+    markdown bold (`**`) dropped."""
+    table = RichTable(title=title)
+    for i, name in enumerate(head):
+        table.add_column(name, justify="left" if i < text_columns else "right")
+    for row in rows:
+        table.add_row(*[c.replace("**", "") for c in row])
+    console.print(table)
+
+
 def print_tables(runs: list[Run], concurrencies: Sequence[int]) -> None:
     console = Console(width=170)
     for run in runs:
@@ -71,12 +83,7 @@ def print_tables(runs: list[Run], concurrencies: Sequence[int]) -> None:
             (f"{run.backend}: home timeline, all measurements", DETAIL_HEAD, detail_rows(run)),
             (f"{run.backend}: p50 latency (ms) by layer", SUMMARY_HEAD, summary_rows(run, concurrencies)),
         ):
-            table = RichTable(title=title)
-            for i, name in enumerate(head):
-                table.add_column(name, justify="left" if i == 0 else "right")
-            for row in rows:
-                table.add_row(*row)
-            console.print(table)
+            print_table(console, title, head, rows)
         console.print(f"{run.backend}: {run.statements_per_page} SQL statements per page; p50 by phase (ms): "
                       + phases_text(run))
 

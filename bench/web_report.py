@@ -11,11 +11,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from bench.chart import _font
 from bench.machine import machine
-from bench.report import markdown_table, ms
+from bench.report import markdown_table, ms, print_table
 from bench.results import pct
 from bench.web_seed import Seeded
 
@@ -185,12 +184,7 @@ def print_figures(f: Figures) -> list[str]:
                               (f"{f.browser or 'Chromium'}: medians", BROWSER_HEAD, browser_rows(f))):
         if not rows:
             continue
-        table = RichTable(title=title)
-        for i, name in enumerate(head):
-            table.add_column(name, justify="left" if i < 2 else "right")
-        for row in rows:
-            table.add_row(*[c.replace("**", "") for c in row])
-        console.print(table)
+        print_table(console, title, head, rows, text_columns=2)
     console.print(verdict(f))
     notes = interpretation(f)
     for note in notes:
