@@ -17,7 +17,7 @@ from agora.accounts.oauth import Grant
 from agora.chat import conversations, messages
 from agora.chat.api import message_draft
 from agora.chat.entities import render_message
-from agora.kit.errors import AgoraError, Forbidden, TooManyRequests, Unauthorized
+from agora.kit.errors import AgoraError, Forbidden, TooManyRequests, Unauthorized, Unprocessable
 from agora.kit.ids import parse_id
 from agora.kit.runtime import Runtime
 
@@ -51,9 +51,12 @@ async def _run(runtime: Runtime, grant: Grant | None, command: dict[str, Any]) -
         return {"type": "chat.typing.sent", "conversation_id": str(conversation_id)}
     if kind == "chat.read":
         raw = command.get("message_id")
+        message_id = parse_id(raw) if raw not in (None, "") else None
+        if raw not in (None, "") and message_id is None:  # not "everything": say what was wrong
+            raise Unprocessable("message_id must be an id")
         async with runtime.db.transaction() as session:
             me = await conversations.mark_read(session, actor=account, conversation_id=conversation_id,
-                                               message_id=parse_id(raw) if raw not in (None, "") else None)
+                                               message_id=message_id)
         return {"type": "chat.read.sent", "conversation_id": str(conversation_id),
                 "last_read_id": str(me.last_read_id) if me.last_read_id else None}
     if kind == "chat.send":

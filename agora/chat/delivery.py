@@ -76,7 +76,8 @@ class ChatFeed:
         # A signal of our own starts the catch-up in the same loop that handles every later one.
         subscription.deliver(BusMessage(events.member_channel(self.viewer_id), "chat", {"seq": None}))
 
-    async def _refresh_conversations(self) -> None:
+    async def _refresh_conversations(self) -> bool:
+        """Follow the viewer's conversations as they are now; True if there are new ones."""
         async with self.runtime.db.transaction(write=False) as session:
             current = set(await session.scalars(select(ConversationMember.conversation_id).where(
                 ConversationMember.account_id == self.viewer_id, ConversationMember.state.in_(RECEIVING_STATES))))
@@ -86,8 +87,15 @@ class ChatFeed:
             after = self.channels()
             await self.subscription.remove(before - after)
             await self.subscription.add(after - before)
-        else:
-            self.conversations = current
+            return bool(after - before)
+        self.conversations = current
+        return False
+
+    def poll(self) -> BusMessage:
+        """A signal of our own for quiet moments (the stream's heartbeat): pub/sub delivers at most
+        once, and a signal lost (a Redis reconnect, a channel subscribed a moment late) must not
+        leave the member waiting for the next message. Costs one short read when nothing is new."""
+        return BusMessage(events.member_channel(self.viewer_id), "chat", {"poll": True})
 
     def handles(self, message: BusMessage) -> bool:
         return message.event in ("chat", TYPING)
@@ -96,6 +104,8 @@ class ChatFeed:
         if message.event == TYPING:
             typing = await self._typing(message.payload)
             return [typing] if typing is not None else []
+        if message.payload.get("poll"):
+            return await self._catch_up()
         seq = message.payload.get("seq")
         first = self.scanned is None or seq is None
         if not first and isinstance(seq, int) and seq <= self.scanned:
@@ -107,6 +117,17 @@ class ChatFeed:
 
     async def _catch_up(self) -> list[ChatEvent]:
         out: list[ChatEvent] = []
+        while True:
+            batch, membership_changed = await self._read_log()
+            out.extend(batch)
+            # Joined a conversation: we listen to it only from now, so read once more for anything
+            # it said between the event we read and the subscription.
+            if not membership_changed or not await self._refresh_conversations():
+                return out
+
+    async def _read_log(self) -> tuple[list[ChatEvent], bool]:
+        """Everything after `scanned` up to the head; and whether the viewer's conversations changed."""
+        out: list[ChatEvent] = []
         membership_changed = False
         while True:
             async with self.runtime.db.transaction(write=False) as session:
@@ -114,7 +135,7 @@ class ChatFeed:
                 head = await events.head(session)
                 if self.scanned is None:
                     self.scanned = head
-                    return out
+                    return out, False
                 rows = await events.events_after(session, viewer_id=self.viewer_id, cursor=self.scanned,
                                                  limit=BATCH, up_to=head)
                 rendered = await render_events(session, rows, viewer_id=self.viewer_id,
@@ -123,17 +144,15 @@ class ChatFeed:
             membership_changed |= any(r.kind in (events.CONVERSATION, events.CONVERSATION_REMOVE) for r in rows)
             if len(rows) < BATCH:
                 self.scanned = max(self.scanned, head)
-                break
+                return out, membership_changed
             self.scanned = rows[-1].seq
-        if membership_changed:
-            await self._refresh_conversations()
-        return out
 
     def _memo(self, head: int) -> MessageMemo:
-        """The process's rendered messages, if they were rendered with the log at `head` or later
-        (then they are at least as new as what this read saw); else a fresh memo for `head`."""
+        """The process's rendered messages for readers of this `head`; else a fresh memo for it."""
         memo = self.runtime.shared.get(MEMO_KEY)
-        if memo is None or memo.head < head:
+        # Only the same head: on SQLite a read sees the database as of its first statement, so a
+        # feed that read an older head renders older states, which must not serve newer readers.
+        if memo is None or memo.head != head:
             memo = self.runtime.shared[MEMO_KEY] = MessageMemo(head)
         return memo
 

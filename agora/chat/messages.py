@@ -47,11 +47,12 @@ class Draft:
     forward_of_id: int | None = None
 
 
-async def _membership(session: AsyncSession, conversation_id: int | None, account_id: int) -> ConversationMember:
+async def _membership(session: AsyncSession, conversation_id: int | None, account_id: int, *, lock: bool = False
+                      ) -> ConversationMember:
     # Imported here: conversations imports this module for its system messages.
     from agora.chat.conversations import membership
 
-    return await membership(session, conversation_id=conversation_id, account_id=account_id)
+    return await membership(session, conversation_id=conversation_id, account_id=account_id, lock=lock)
 
 
 def _loaded():
@@ -86,7 +87,10 @@ async def send(
     session: AsyncSession, *, sender_id: int, conversation_id: int | None, draft: Draft, settings: Settings,
 ) -> tuple[ChatMessage, bool]:
     """The message, and whether this call created it (False: a retry of a send that succeeded)."""
-    me = await _membership(session, conversation_id, sender_id)
+    # Sends to one conversation take its row in turn, and the message's id is made under that lock:
+    # so ids grow in commit order (history and the live stream agree), and the conversation's newest
+    # message and the sender's receipt can only move forward.
+    me = await _membership(session, conversation_id, sender_id, lock=True)
     if draft.client_id is not None:
         earlier = await _earlier_send(session, sender_id, me.conversation_id, draft)
         if earlier is not None:

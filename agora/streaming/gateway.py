@@ -117,7 +117,9 @@ class Listener:
                 if subscription.closed:  # we fell too far behind, or the server is stopping
                     return
                 yield None
-                continue
+                if self.chat is None:
+                    continue
+                message = self.chat.poll()
             try:
                 translated = await self.translate(message)
             except Exception:

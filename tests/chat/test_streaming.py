@@ -227,6 +227,16 @@ async def test_a_non_member_hears_nothing_of_a_conversation(live_server, http, a
         assert answer["status"] == 404
 
 
+async def test_a_member_added_to_a_group_hears_it_at_once(live_server, http, alice, bob, carol) -> None:
+    async with open_ws(live_server.url, stream="chat", access_token=carol.token) as ws:
+        await ready(ws)
+        chat = await start_group(http, alice, bob, carol)  # carol's stream learns of it from the log
+        await send(http, alice, chat, "welcome, carol")  # at once: before carol may have subscribed
+        got = await until_text(ws, "welcome, carol")
+        assert got["conversation_id"] == chat
+        assert texts(ws).count("welcome, carol") == 1
+
+
 async def test_bad_frames_are_answered_and_the_connection_carries_on(live_server, http, alice, bob) -> None:
     chat = await start_direct(http, alice, bob)
     async with open_ws(live_server.url, stream="chat", access_token=alice.token) as ws:
@@ -236,6 +246,7 @@ async def test_bad_frames_are_answered_and_the_connection_carries_on(live_server
                       {"type": "chat.send", "conversation_id": chat, "text": ""},
                       {"type": "chat.send", "conversation_id": chat, "text": "hi", "client_id": ["no"]},
                       {"type": "chat.dance", "conversation_id": chat},
+                      {"type": "chat.read", "conversation_id": chat, "message_id": "abc"},
                       {"type": "subscribe", "stream": "chat:secret"},
                       b"\xff\xfe binary"):
             answer = await ws.send_and_expect_error(frame)
