@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.chat import events
-from agora.chat.messages import add_system_message
+from agora.chat.messages import add_system_message, require_not_blocked
 from agora.config import Settings
 from agora.kit.db import insert_once
 from agora.kit.errors import Forbidden, NotFound, Unprocessable
@@ -422,7 +422,8 @@ async def mark_read(
 
 async def typing(session: AsyncSession, *, actor: Account, conversation_id: int | None) -> None:
     """"… is typing": sent to the members now, never stored or replayed."""
-    await membership(session, conversation_id=conversation_id, account_id=actor.id)
+    await require_not_blocked(session, await membership(session, conversation_id=conversation_id,
+                                                        account_id=actor.id))
     events.queue_signal(session, events.conversation_channel(conversation_id or 0), "chat.typing",
                         {"conversation_id": str(conversation_id), "account_id": str(actor.id)})
 

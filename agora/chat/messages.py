@@ -95,7 +95,7 @@ async def send(
         earlier = await _earlier_send(session, sender_id, me.conversation_id, draft)
         if earlier is not None:
             return earlier, False
-    await _may_send(session, me)
+    await require_not_blocked(session, me)
     text, media, forwarded = await _contents(session, me, draft, settings)
     if not text.strip() and not media:
         raise Unprocessable("A message needs text or an image")
@@ -150,8 +150,9 @@ async def _earlier_send(session: AsyncSession, sender_id: int, conversation_id: 
     return found
 
 
-async def _may_send(session: AsyncSession, me: ConversationMember) -> None:
-    """In a direct chat, a block either way stops messages (groups are not the place for that)."""
+async def require_not_blocked(session: AsyncSession, me: ConversationMember) -> None:
+    """In a direct chat, a block either way stops messages — and typing, reactions, edits and pins,
+    which would reach the blocker just as well (groups are not the place for that)."""
     if me.conversation.kind != "direct":
         return
     other = await session.scalar(select(ConversationMember.account_id).where(
@@ -248,6 +249,7 @@ async def edit(
 ) -> ChatMessage:
     """A new text for your own message; the old one is kept in its history, and it shows as edited."""
     me = await _membership(session, conversation_id, editor_id)
+    await require_not_blocked(session, me)
     message = await _own_live_message(session, me, message_id)
     if len(text) > settings.max_chat_message_chars:
         raise Unprocessable(f"A message can be at most {settings.max_chat_message_chars} characters")
@@ -323,6 +325,7 @@ async def react(
 ) -> ChatMessage:
     """Each member may add each emoji once; adding it again or removing it twice changes nothing."""
     me = await _membership(session, conversation_id, actor_id)
+    await require_not_blocked(session, me)
     emoji = checked_emoji(emoji)
     message = await _visible_message(session, me, message_id, lock=True)
     if message.deleted_at is not None or message.kind != "text":
@@ -342,6 +345,7 @@ async def set_pinned(
     session: AsyncSession, *, actor_id: int, conversation_id: int | None, message_id: int | None, pinned: bool,
 ) -> ChatMessage:
     me = await _membership(session, conversation_id, actor_id)
+    await require_not_blocked(session, me)
     if me.conversation.kind == "group" and me.role not in ("owner", "admin"):
         raise Forbidden("Only the group's owner and admins may pin messages")
     message = await _visible_message(session, me, message_id, lock=True)

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.chat.conversations import MANAGERS
 from agora.chat.entities import MISSING_GROUP_AVATAR, render_messages
 from agora.config import Settings
-from agora.models import ChatMessage
+from agora.models import ChatMessage, ConversationMember
 from agora.web.i18n import N_
 from agora.web.i18n import gettext as _
 
@@ -80,6 +81,12 @@ async def message_items(session: AsyncSession, found: list[ChatMessage], *, view
                                  mine=message.account_id == viewer_id))
     mark_runs(items)
     return items
+
+
+def may_pin(member: ConversationMember) -> bool:
+    """Whether "Pin" shows: either side of a direct chat, only a group's owner and admins (the rule
+    messages.set_pinned enforces; the page only leaves out a button that would be refused)."""
+    return member.conversation.kind == "direct" or member.role in MANAGERS
 
 
 def mark_runs(items: list[MessageItem]) -> None:

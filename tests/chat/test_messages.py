@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.chat.helpers import (
+    block,
     conversation,
     direct,
     events_since,
@@ -496,3 +497,20 @@ async def test_edits_at_once_keep_every_version(client, chat, alice, bob):
                                                      headers=bob.headers)).json()]
     assert sorted(versions) == ["v0", "v1", "v2", "v3", "v4"]  # none lost, none twice
     assert versions[0] == "v0" and versions[-1] == (await _get(client, bob, sent))["text"]
+
+
+async def test_after_a_block_nothing_more_reaches_the_blocker(client, alice, bob):
+    chat = await direct(client, alice, bob)
+    mine = await send(client, alice, chat["id"], "hi bob")
+    base = f"/api/v1/chats/{chat['id']}"
+    await block(client, bob, alice)
+    before = await head(client, bob)
+    refused = [
+        await client.post(f"{base}/typing", headers=alice.headers),
+        await client.put(f"{base}/messages/{mine['id']}/reactions/👍", headers=alice.headers),
+        await client.put(f"{base}/messages/{mine['id']}", headers=alice.headers, json={"text": "hi again"}),
+        await client.post(f"{base}/messages/{mine['id']}/pin", headers=alice.headers),
+        await client.post(f"{base}/messages", headers=alice.headers, json={"text": "hello?"}),
+    ]
+    assert [r.status_code for r in refused] == [403] * 5
+    assert await events_since(client, bob, before) == []

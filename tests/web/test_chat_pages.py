@@ -467,3 +467,89 @@ async def test_sending_an_image_with_its_description(client, runtime, alice: Mem
     assert broken.status_code == 422 and ">and this</textarea>" in broken.text
     assert 'id="chat-send-error" role="alert">' in broken.text  # not hidden: the reason shows under the box
     assert len(await history(client, bob, chat["id"])) == 2
+
+
+async def test_pinning_a_message_and_the_pinned_list(client, alice: Member, bob: Member, carol: Member) -> None:
+    chat = await direct(client, alice, bob)
+    note = await send(client, bob, chat["id"], "the door code is 4711")
+    await send(client, alice, chat["id"], "thanks")
+    await signed_in(client, alice)
+    page = await client.get(f"/chat/{chat['id']}")
+    pin = f"/web/chat/{chat['id']}/messages/{note['id']}/pin"
+    assert f'formaction="{pin}"' in page.text  # either side of a direct chat may pin
+    assert "Pinned messages" not in page.text
+
+    pinned = await client.post(pin, data={"csrf": csrf_of(page.text)}, headers={"HX-Request": "true"})
+    assert pinned.status_code == 200 and "<html" not in pinned.text
+    assert '<span class="pinned">Pinned</span>' in pinned.text and ">Unpin</button>" in pinned.text
+    page = await client.get(f"/chat/{chat['id']}")
+    listed = re.search(r'<ul class="chat-pinned"[^>]*>(.*?)</ul>', page.text, re.S)
+    assert listed and "the door code is 4711" in listed.group(1) and "thanks" not in listed.group(1)
+    assert f'href="/chat/{chat["id"]}?before={int(note["id"]) + 1}#msg-{note["id"]}"' in listed.group(1)
+    assert [m["text"] for m in await history(client, bob, chat["id"], pinned="true")] == ["the door code is 4711"]
+
+    unpinned = await client.post(f"/web/chat/{chat['id']}/messages/{note['id']}/unpin",
+                                 data={"csrf": csrf_of(page.text)})  # without JavaScript: back to the message
+    assert unpinned.status_code == 303 and unpinned.headers["location"] == f"/chat/{chat['id']}#msg-{note['id']}"
+    after = await client.get(f"/chat/{chat['id']}")
+    assert "Pinned messages" not in after.text and '<span class="pinned">' not in after.text
+
+    # In a group only the owner and admins may pin: a member sees no "Pin" and is refused.
+    club = await group(client, alice, bob, carol, name="Club")
+    await follow(client, bob, alice)
+    await client.post(f"/api/v1/chats/{club['id']}/accept", headers=bob.headers)
+    said = await send(client, bob, club["id"], "meeting on friday")
+    owner = await client.get(f"/chat/{club['id']}")
+    assert f"/web/chat/{club['id']}/messages/{said['id']}/pin" in owner.text
+    await signed_in(client, bob)
+    his = await client.get(f"/chat/{club['id']}")
+    assert his.status_code == 200 and "/pin" not in his.text
+    one = await client.get(f"/chat/{club['id']}/messages/{said['id']}")  # what the script fetches
+    assert one.status_code == 200 and "/pin" not in one.text
+    refused = await client.post(f"/web/chat/{club['id']}/messages/{said['id']}/pin", data={"csrf": csrf_of(his.text)})
+    assert refused.status_code == 403
+    assert [m["text"] for m in await history(client, bob, club["id"], pinned="true")] == []
+
+
+async def test_forwarding_a_message_to_another_conversation(client, alice: Member, bob: Member,
+                                                            carol: Member) -> None:
+    with_bob = await direct(client, alice, bob)
+    with_carol = await direct(client, alice, carol)
+    note = await send(client, bob, with_bob["id"], "party at eight, bring snacks")
+    await signed_in(client, alice)
+    page = await client.get(f"/chat/{with_bob['id']}")
+    link = f'href="/chat/{with_bob["id"]}/messages/{note["id"]}/forward"'
+    assert link in page.text
+
+    picker = await client.get(f"/chat/{with_bob['id']}/messages/{note['id']}/forward")
+    assert picker.status_code == 200 and "Forward message" in picker.text
+    assert "party at eight, bring snacks" in picker.text
+    for target in (with_carol, with_bob):
+        assert f'name="to" value="{target["id"]}"' in picker.text
+    client_id = re.search(rf'value="{with_carol["id"]}">\s*<input type="hidden" name="client_id" value="([^"]+)"',
+                          picker.text)
+    assert client_id
+    form = {"csrf": csrf_of(picker.text), "to": with_carol["id"], "client_id": client_id.group(1)}
+    action = f"/web/chat/{with_bob['id']}/messages/{note['id']}/forward"
+    sent = await client.post(action, data=form)
+    assert sent.status_code == 303 and sent.headers["location"] == f"/chat/{with_carol['id']}#chat-send"
+    again = await client.post(action, data=form, headers={"HX-Request": "true"})  # a double click: one copy
+    assert again.headers["HX-Redirect"] == f"/chat/{with_carol['id']}#chat-send"
+    there = await client.get(f"/chat/{with_carol['id']}")
+    assert len(message_ids(there.text)) == 1 and "party at eight, bring snacks" in there.text
+    assert '<p class="msg-forwarded">Forwarded</p>' in there.text
+    assert [m["text"] for m in await history(client, carol, with_carol["id"])] == ["party at eight, bring snacks"]
+
+    # Not into a conversation you are not in, nor a message from one you cannot read.
+    outsiders = await direct(client, bob, carol)
+    csrf = csrf_of(there.text)
+    assert (await client.post(action, data={"csrf": csrf, "to": outsiders["id"]})).status_code == 404
+    secret = await send(client, bob, outsiders["id"], "just us two")
+    stolen = await client.post(f"/web/chat/{with_bob['id']}/messages/{secret['id']}/forward",
+                               data={"csrf": csrf, "to": with_carol["id"]})
+    assert stolen.status_code == 404
+    assert (await client.get(f"/chat/{outsiders['id']}/messages/{secret['id']}/forward")).status_code == 404
+    assert (await client.post(action, data={"csrf": csrf, "to": "nope"})).status_code == 400
+    german = await client.get(f"/chat/{with_bob['id']}/messages/{note['id']}/forward",
+                              headers={"Accept-Language": "de"})
+    assert "Nachricht weiterleiten" in german.text and "Forward message" not in german.text

@@ -25,7 +25,7 @@ from agora.kit.ids import parse_id
 from agora.kit.pagination import PageParams
 from agora.kit.runtime import runtime_of
 from agora.media.service import MAX_DESCRIPTION
-from agora.web.chat_data import COMMON_REACTIONS, inbox_row, message_items, receipt, title_of
+from agora.web.chat_data import COMMON_REACTIONS, inbox_row, may_pin, message_items, receipt, title_of
 from agora.web.feeds import next_page_url
 from agora.web.i18n import gettext as _
 from agora.web.render import fragment, fragment_kind, is_htmx, page, prepare
@@ -35,6 +35,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depe
 PAGE = 40  # messages per page of a conversation
 NEW_LIMIT = 100  # messages one "what is new" fetch returns at most
 SEARCH_PAGE = 20  # search results per page
+PINNED = 20  # pinned messages the info panel lists (newest first)
 
 
 def go(request: Request, url: str) -> Response:
@@ -107,6 +108,10 @@ async def conversation_context(request: Request, viewer: Viewer, conversation_id
         items = await message_items(session, list(reversed(found.items)), viewer_id=viewer.id,
                                     settings=runtime.settings)
         members = await conversations.members(session, viewer_id=viewer.id, conversation_id=conversation_id)
+        pinned = await messages.history(session, viewer_id=viewer.id, conversation_id=conversation_id,
+                                        page=PageParams(limit=PINNED), pinned_only=True)
+        pinned_items = await message_items(session, [m for m in pinned.items if m.deleted_at is None],
+                                           viewer_id=viewer.id, settings=runtime.settings)
         replying = None
         if reply_to_id is not None:
             try:
@@ -122,6 +127,7 @@ async def conversation_context(request: Request, viewer: Viewer, conversation_id
         "receipt": receipt(items, about["read_markers"]), "chat_cursor": cursor,
         "reply_to": replying if replying is not None and replying.deleted_at is None else None,
         "reactions": COMMON_REACTIONS, "can_manage": about["kind"] == "group" and mine.role in conversations.MANAGERS,
+        "can_pin": may_pin(mine), "pinned": pinned_items,
         "newest_id": found.items[0].id if found.items and before is None else None,
         "paged_back": before is not None,  # an older page: new messages are not appended to it
         "form": {}, "errors": {}, "editing": None, "max_description": MAX_DESCRIPTION,
@@ -159,13 +165,15 @@ async def new_messages(request: Request, conversation_id: str, viewer: Viewer = 
     after = parse_id(request.query_params.get("after") or "")
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
+        mine = await conversations.membership(session, conversation_id=path_id(conversation_id), account_id=viewer.id)
         found = await messages.history(session, viewer_id=viewer.id, conversation_id=path_id(conversation_id),
                                        page=PageParams(limit=NEW_LIMIT, min_id=after) if after is not None
                                        else PageParams(limit=PAGE))
         items = await message_items(session, list(reversed(found.items)), viewer_id=viewer.id,
                                     settings=runtime.settings)
     return await fragment(request, "_chat_messages.html", {"items": items, "reactions": COMMON_REACTIONS,
-                                                           "conversation_id": path_id(conversation_id)})
+                                                           "conversation_id": path_id(conversation_id),
+                                                           "can_pin": may_pin(mine)})
 
 
 @router.get("/chat/{conversation_id}/messages/{message_id}")
@@ -177,11 +185,12 @@ async def one_message(request: Request, conversation_id: str, message_id: str,
     async with runtime.db.transaction(write=False) as session:
         found = await messages.get(session, viewer_id=viewer.id, conversation_id=path_id(conversation_id),
                                    message_id=path_id(message_id))
+        mine = await conversations.membership(session, conversation_id=found.conversation_id, account_id=viewer.id)
         items = await message_items(session, [found], viewer_id=viewer.id, settings=runtime.settings)
     editing = {"id": found.id, "text": None, "error": None} if request.query_params.get("edit") else None
     return await fragment(request, "_chat_messages.html", {"items": items, "reactions": COMMON_REACTIONS,
                                                            "conversation_id": found.conversation_id,
-                                                           "editing": editing})
+                                                           "editing": editing, "can_pin": may_pin(mine)})
 
 
 @router.get("/chat/{conversation_id}/search")
@@ -206,3 +215,23 @@ async def search(request: Request, conversation_id: str, viewer: Viewer = Depend
     context = {"conversation": about, "title": title_of(about), "query": query, "results": results,
                "more_url": more, "search_error": error}
     return await page(request, "chat_search.html", context, status=422 if error else 200)
+
+
+@router.get("/chat/{conversation_id}/messages/{message_id}/forward")
+async def forward_picker(request: Request, conversation_id: str, message_id: str,
+                         viewer: Viewer = Depends(require_viewer)) -> Response:
+    """"Forward": the message, and your conversations to choose from (a page, so it works without
+    JavaScript); each is a form that forwards it there (chat_actions.forward)."""
+    params = page_params(request)
+    runtime = runtime_of(request)
+    async with runtime.db.transaction(write=False) as session:
+        found = await messages.get(session, viewer_id=viewer.id, conversation_id=path_id(conversation_id),
+                                   message_id=path_id(message_id))
+        if found.deleted_at is not None or found.kind != "text":
+            raise NotFound("Message not found")
+        items = await message_items(session, [found], viewer_id=viewer.id, settings=runtime.settings)
+        chats = await conversations.inbox(session, viewer_id=viewer.id, requests=False, page=params)
+        rendered = await render_conversations(session, chats.items, viewer_id=viewer.id, settings=runtime.settings)
+    context = {"item": items[0], "rows": [inbox_row(c, viewer.id, runtime.settings) for c in rendered],
+               "more_url": next_page_url(request, chats, params)}
+    return await page(request, "chat_forward.html", context)

@@ -1,5 +1,5 @@
 """What a member does in chat from the browser: start a chat or a group, send (with an image), edit,
-react, delete, mark read, say "typing", answer a message request, mute, and manage a group.
+react, delete, pin, forward, mark read, say "typing", answer a message request, mute, and manage a group.
 
 Each is an ordinary form post that answers a 303 back (no JavaScript needed). The page script sends
 messages with fetch and reactions with htmx; those get the re-rendered message instead. Every
@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.accounts.auth import rate_limited
 from agora.accounts.service import accounts_by_username, get_account_by_username
 from agora.chat import conversations, messages
-from agora.kit.errors import AgoraError, BadRequest, Forbidden, NotFound, Unprocessable
+from agora.kit.errors import AgoraError, BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from agora.kit.http import path_id
 from agora.kit.runtime import runtime_of
 from agora.media.service import MAX_DESCRIPTION, prepare_upload, store_upload
 from agora.models import Account
 from agora.web import forms
-from agora.web.chat_data import COMMON_REACTIONS, message_items
+from agora.web.chat_data import COMMON_REACTIONS, may_pin, message_items
 from agora.web.i18n import gettext as _
 from agora.web.i18n import refusal
 from agora.web.pages.chat import conversation_context, go, show_conversation
@@ -120,10 +120,11 @@ async def _message_fragment(request: Request, viewer: Viewer, message_id: int, c
     async with runtime.db.transaction(write=False) as session:
         found = await messages.get(session, viewer_id=viewer.id, conversation_id=conversation_id,
                                    message_id=message_id)
+        mine = await conversations.membership(session, conversation_id=conversation_id, account_id=viewer.id)
         items = await message_items(session, [found], viewer_id=viewer.id, settings=runtime.settings)
     return await fragment(request, "_chat_messages.html", {"items": items, "reactions": COMMON_REACTIONS,
-                                                           "conversation_id": conversation_id, "editing": editing},
-                          status=status)
+                                                           "conversation_id": conversation_id, "editing": editing,
+                                                           "can_pin": may_pin(mine)}, status=status)
 
 
 class _AlreadySent(Exception):
@@ -249,6 +250,57 @@ async def delete(request: Request, conversation_id: str, message_id: str,
     if not is_htmx(request):
         return RedirectResponse(f"/chat/{cid}#msg-{mid}", status_code=303)
     return await _message_fragment(request, viewer, mid, cid)
+
+
+async def _set_pinned(request: Request, viewer: Viewer, conversation_id: str, message_id: str,
+                      pinned: bool) -> Response:
+    cid, mid = path_id(conversation_id), path_id(message_id)
+    try:
+        async with runtime_of(request).db.transaction() as session:
+            await messages.set_pinned(session, actor_id=viewer.id, conversation_id=cid, message_id=mid,
+                                      pinned=pinned)
+    except Unprocessable as refused:  # deleted meanwhile; not 422, which htmx would swap into the message
+        raise BadRequest(refusal(refused.message)) from refused
+    if not is_htmx(request):
+        return RedirectResponse(f"/chat/{cid}#msg-{mid}", status_code=303)
+    return await _message_fragment(request, viewer, mid, cid)
+
+
+@router.post("/web/chat/{conversation_id}/messages/{message_id}/pin", dependencies=LIMITED)
+async def pin(request: Request, conversation_id: str, message_id: str,
+              viewer: Viewer = Depends(require_viewer)) -> Response:
+    """Pin for everyone: either side of a direct chat, a group's owner and admins (others get 403)."""
+    return await _set_pinned(request, viewer, conversation_id, message_id, True)
+
+
+@router.post("/web/chat/{conversation_id}/messages/{message_id}/unpin", dependencies=LIMITED)
+async def unpin(request: Request, conversation_id: str, message_id: str,
+                viewer: Viewer = Depends(require_viewer)) -> Response:
+    return await _set_pinned(request, viewer, conversation_id, message_id, False)
+
+
+@router.post("/web/chat/{conversation_id}/messages/{message_id}/forward", dependencies=LIMITED)
+async def forward(request: Request, conversation_id: str, message_id: str,
+                  viewer: Viewer = Depends(require_viewer)) -> Response:
+    """Forward to `to`, another of your conversations, then go there. The picker's `client_id`
+    makes a second press of the same button (a double click, a resend) forward it once."""
+    form = await request.form()
+    target = forms.an_id(form, "to")
+    if target is None:
+        raise BadRequest(_("Choose a conversation."))
+    runtime = runtime_of(request)
+    draft = messages.Draft(forward_of_id=path_id(message_id),
+                           client_id=forms.text(form, "client_id", limit=messages.MAX_CLIENT_ID) or None)
+    cid = path_id(conversation_id)
+    try:
+        async with runtime.db.transaction() as session:
+            # The message must be in the conversation the address names (send checks only that you can read it).
+            await messages.get(session, viewer_id=viewer.id, conversation_id=cid, message_id=draft.forward_of_id)
+            await messages.send(session, sender_id=viewer.id, conversation_id=target, draft=draft,
+                                settings=runtime.settings)
+    except (Unprocessable, Conflict) as refused:  # e.g. a blocked chat, or a full one
+        raise BadRequest(refusal(refused.message)) from refused
+    return go(request, f"/chat/{target}#chat-send")
 
 
 @router.post("/web/chat/{conversation_id}/read")
