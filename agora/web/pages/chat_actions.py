@@ -9,6 +9,7 @@ action goes through the chat services, which check membership and roles exactly 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -196,10 +197,16 @@ async def react(request: Request, conversation_id: str, message_id: str,
     verb, _sep, emoji = forms.text(await request.form(), "do", limit=100).partition(":")
     if verb not in ("add", "remove"):
         raise BadRequest(_("Choose a reaction."))
+    return await _change_message(request, viewer, cid, mid, lambda session: messages.react(
+        session, actor_id=viewer.id, conversation_id=cid, message_id=mid, emoji=emoji, add=verb == "add"))
+
+
+async def _change_message(request: Request, viewer: Viewer, cid: int, mid: int,
+                          change: Callable[[AsyncSession], Awaitable[object]]) -> Response:
+    """Run `change` on a message, then show it: the updated message for htmx, else back to it."""
     try:
         async with runtime_of(request).db.transaction() as session:
-            await messages.react(session, actor_id=viewer.id, conversation_id=cid, message_id=mid, emoji=emoji,
-                                 add=verb == "add")
+            await change(session)
     except Unprocessable as refused:  # not 422: htmx would swap the message text into the bubble
         raise BadRequest(refusal(refused.message)) from refused
     if not is_htmx(request):
@@ -241,29 +248,15 @@ async def delete(request: Request, conversation_id: str, message_id: str,
                  viewer: Viewer = Depends(require_viewer)) -> Response:
     """Delete for everyone: the message becomes "This message was deleted" on every screen."""
     cid, mid = path_id(conversation_id), path_id(message_id)
-    try:
-        async with runtime_of(request).db.transaction() as session:
-            await messages.delete_message(session, actor_id=viewer.id, conversation_id=cid, message_id=mid,
-                                          settings=runtime_of(request).settings)
-    except Unprocessable as refused:
-        raise BadRequest(refusal(refused.message)) from refused
-    if not is_htmx(request):
-        return RedirectResponse(f"/chat/{cid}#msg-{mid}", status_code=303)
-    return await _message_fragment(request, viewer, mid, cid)
+    return await _change_message(request, viewer, cid, mid, lambda session: messages.delete_message(
+        session, actor_id=viewer.id, conversation_id=cid, message_id=mid, settings=runtime_of(request).settings))
 
 
 async def _set_pinned(request: Request, viewer: Viewer, conversation_id: str, message_id: str,
                       pinned: bool) -> Response:
     cid, mid = path_id(conversation_id), path_id(message_id)
-    try:
-        async with runtime_of(request).db.transaction() as session:
-            await messages.set_pinned(session, actor_id=viewer.id, conversation_id=cid, message_id=mid,
-                                      pinned=pinned)
-    except Unprocessable as refused:  # deleted meanwhile; not 422, which htmx would swap into the message
-        raise BadRequest(refusal(refused.message)) from refused
-    if not is_htmx(request):
-        return RedirectResponse(f"/chat/{cid}#msg-{mid}", status_code=303)
-    return await _message_fragment(request, viewer, mid, cid)
+    return await _change_message(request, viewer, cid, mid, lambda session: messages.set_pinned(
+        session, actor_id=viewer.id, conversation_id=cid, message_id=mid, pinned=pinned))
 
 
 @router.post("/web/chat/{conversation_id}/messages/{message_id}/pin", dependencies=LIMITED)
