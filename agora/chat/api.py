@@ -332,7 +332,7 @@ async def send_message(request: Request, conversation_id: str, grant: Grant = De
     return JSONResponse(body, status_code=201 if created else 200)
 
 
-def _message_target(request: Request, conversation_id: str, message_id: str) -> dict[str, int]:
+def _message_target(conversation_id: str, message_id: str) -> dict[str, int]:
     return {"conversation_id": path_id(conversation_id), "message_id": path_id(message_id)}
 
 
@@ -342,7 +342,7 @@ async def get_message(request: Request, conversation_id: str, message_id: str, g
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         found = await messages.get(session, viewer_id=grant.account.id,
-                                   **_message_target(request, conversation_id, message_id))
+                                   **_message_target(conversation_id, message_id))
         return await render_message(session, found, viewer_id=grant.account.id, settings=runtime.settings)
 
 
@@ -352,7 +352,7 @@ async def message_history(request: Request, conversation_id: str, message_id: st
     """Every version, oldest first, the current one last."""
     async with runtime_of(request).db.transaction(write=False) as session:
         message, earlier = await messages.edits(session, viewer_id=grant.account.id,
-                                                **_message_target(request, conversation_id, message_id))
+                                                **_message_target(conversation_id, message_id))
     versions = [{"text": e.text, "content": e.content, "created_at": iso(e.created_at)} for e in earlier]
     return [*versions, {"text": message.text, "content": message.content,
                         "created_at": iso(message.edited_at or message.created_at)}]
@@ -365,7 +365,7 @@ async def edit_message(request: Request, conversation_id: str, message_id: str, 
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         edited = await messages.edit(session, editor_id=grant.account.id, text=form.text, settings=runtime.settings,
-                                     **_message_target(request, conversation_id, message_id))
+                                     **_message_target(conversation_id, message_id))
         return await render_message(session, edited, viewer_id=grant.account.id, settings=runtime.settings)
 
 
@@ -376,7 +376,7 @@ async def delete_message(request: Request, conversation_id: str, message_id: str
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         gone = await messages.delete_message(session, actor_id=grant.account.id, settings=runtime.settings,
-                                             **_message_target(request, conversation_id, message_id))
+                                             **_message_target(conversation_id, message_id))
         return await render_message(session, gone, viewer_id=grant.account.id, settings=runtime.settings)
 
 
@@ -385,7 +385,7 @@ async def _react(request: Request, conversation_id: str, message_id: str, emoji:
     runtime = runtime_of(request)
     async with runtime.db.transaction() as session:
         target = await messages.react(session, actor_id=grant.account.id, emoji=emoji, add=add,
-                                      **_message_target(request, conversation_id, message_id))
+                                      **_message_target(conversation_id, message_id))
         return await render_message(session, target, viewer_id=grant.account.id, settings=runtime.settings)
 
 
@@ -408,7 +408,7 @@ def _pin_action(pinned: bool):
         runtime = runtime_of(request)
         async with runtime.db.transaction() as session:
             target = await messages.set_pinned(session, actor_id=grant.account.id, pinned=pinned,
-                                               **_message_target(request, conversation_id, message_id))
+                                               **_message_target(conversation_id, message_id))
             return await render_message(session, target, viewer_id=grant.account.id, settings=runtime.settings)
     return endpoint
 

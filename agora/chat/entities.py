@@ -10,7 +10,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.entities import account_json, media_url
@@ -160,17 +160,18 @@ async def render_conversations(session: AsyncSession, mine: list[ConversationMem
                                           if m.conversation.last_message_id])
     rendered_last = dict(zip(last, await render_messages(session, list(last.values()), viewer_id=viewer_id,
                                                          settings=settings), strict=True))
-    # Other members: everyone for a direct chat or when asked, else the first few for the faces.
+    # Other members: everyone when asked, else the first few of each (a direct chat has one), picked
+    # in SQL so an inbox of big groups does not load every member of each.
+    place = func.row_number().over(partition_by=ConversationMember.conversation_id,
+                                   order_by=(ConversationMember.joined_at, ConversationMember.id)).label("place")
+    ranked = select(ConversationMember.id, place).where(
+        ConversationMember.conversation_id.in_(ids), ConversationMember.account_id != viewer_id,
+        ConversationMember.state.in_(RECEIVING_STATES)).subquery()
+    wanted = select(ranked.c.id) if with_members else select(ranked.c.id).where(ranked.c.place <= GROUP_FACES)
     others: dict[int, list[ConversationMember]] = defaultdict(list)
-    if ids:
-        rows = await session.scalars(select(ConversationMember).where(
-            ConversationMember.conversation_id.in_(ids), ConversationMember.account_id != viewer_id,
-            ConversationMember.state.in_(RECEIVING_STATES)).order_by(ConversationMember.joined_at,
-                                                                      ConversationMember.id))
-        for row in rows:
-            kind = next(m.conversation.kind for m in mine if m.conversation_id == row.conversation_id)
-            if with_members or kind == "direct" or len(others[row.conversation_id]) < GROUP_FACES:
-                others[row.conversation_id].append(row)
+    for row in await session.scalars(select(ConversationMember).where(ConversationMember.id.in_(wanted))
+                                     .order_by(ConversationMember.joined_at, ConversationMember.id)):
+        others[row.conversation_id].append(row)
     accounts = await _accounts(session, {o.account_id for rows in others.values() for o in rows})
     return [_conversation_json(m, unread.get(m.conversation_id, 0), rendered_last.get(
         m.conversation.last_message_id or 0), others[m.conversation_id], accounts, settings, with_members)
