@@ -21,11 +21,18 @@ from agora.accounts.oauth import OAuthError
 from agora.chat import api as chat_api
 from agora.config import Settings
 from agora.instance import api as instance_api
-from agora.kit.errors import AgoraError
+from agora.kit.errors import AgoraError, Unprocessable
 from agora.kit.logging import configure_logging
 from agora.kit.middleware import CompressionMiddleware, RequestMiddleware
 from agora.kit.runtime import Runtime
 from agora.media import api as media_api
+from agora.payments.api import holds as holds_api
+from agora.payments.api import red_packets as red_packets_api
+from agora.payments.api import requests as payment_requests_api
+from agora.payments.api import transfers as transfers_api
+from agora.payments.api import wallet as wallet_api
+from agora.payments.api.common import wants_stripe_errors
+from agora.payments.errors import stripe_body
 from agora.social.api import graph as graph_api
 from agora.social.api import notifications as notifications_api
 from agora.social.api import statuses as statuses_api
@@ -63,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
-                   chat_api.router, streaming_api.router):
+                   chat_api.router, streaming_api.router, wallet_api.router, transfers_api.router,
+                   payment_requests_api.router, holds_api.router, red_packets_api.router):
         app.include_router(router)
     web_app.install(app)  # the browser's pages, and `/`
 
@@ -88,12 +96,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         if web_app.is_web_request(request):
             return await web_app.error_page(request, exc)
         headers = exc.details.get("headers")
+        if wants_stripe_errors(request):
+            return JSONResponse(stripe_body(exc), status_code=exc.status_code, headers=headers)
         return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        if wants_stripe_errors(request):
+            return JSONResponse(stripe_body(Unprocessable(f"{where}: {first.get('msg')}", details={
+                "param": where, "code": "parameter_invalid"})), status_code=422)
         return JSONResponse({"error": f"{where}: {first.get('msg')}" if where else str(first.get("msg"))},
                             status_code=422)
 
@@ -102,6 +115,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and web_app.wants_page(request):  # a browser on a mistyped address
             return await web_app.not_found_page(request)
         message = "Record not found" if exc.status_code == 404 else str(exc.detail)
+        if wants_stripe_errors(request):
+            error = AgoraError(message)
+            error.status_code = exc.status_code
+            return JSONResponse(stripe_body(error), status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

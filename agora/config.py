@@ -65,6 +65,25 @@ class Settings(BaseSettings):
     rate_limit_chat_window: int = 60
     rate_limit_media_window: int = 1800
 
+    # Wallet. Amounts are in minor units of the currency being moved (cents for USD).
+    currencies: list[str] = ["USD", "EUR", "CNY", "GBP", "JPY"]
+    default_currency: str = "USD"
+    funding_provider: str = Field("sandbox", description="Top-ups and withdrawals: `sandbox` (test money).")
+    payments_max_transfer: int = 1_000_000  # one payment: 10,000.00
+    payments_daily_limit: int = 2_000_000  # everything a member pays out in 24 hours: 20,000.00
+    payments_max_top_up: int = 1_000_000
+    payments_pin_threshold: int = 20_000  # payments above 200.00 need the payment PIN
+    payments_pin_attempts: int = 5  # wrong PINs in a row before the PIN locks
+    payments_pin_lockout_minutes: int = 15
+    chat_transfer_ttl_hours: float = 24.0  # unaccepted chat transfers return to the sender after this
+    red_packet_ttl_hours: float = 24.0  # what nobody opened returns after this
+    red_packet_max_count: int = 200
+    hold_ttl_hours: float = 7 * 24.0  # as a card authorisation: a hold nobody captures expires
+    hold_max_ttl_hours: float = 30 * 24.0
+    payments_sweep_seconds: float = 30.0  # how often expired transfers, packets and holds are returned
+    rate_limit_payments: int = 120  # money-moving requests per member per window
+    rate_limit_payments_window: int = 60
+
     access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon
     streaming_heartbeat_seconds: float = 15.0
     argon2_time_cost: int = 3

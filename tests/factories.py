@@ -26,8 +26,11 @@ class Member:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+MEMBER_SCOPES = ("read", "write", "follow", "read:payments", "write:payments")
+
+
 async def make_member(runtime: Runtime, username: str, *, locked: bool = False,
-                      scopes: tuple[str, ...] = ("read", "write", "follow")) -> Member:
+                      scopes: tuple[str, ...] = MEMBER_SCOPES) -> Member:
     settings = runtime.settings
     async with runtime.db.transaction() as session:
         account = await service.register(

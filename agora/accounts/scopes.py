@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from agora.kit.errors import BadRequest
 
-# "chats" is Agora's own (chat is not part of Mastodon's API); `read` and `write` include it.
+# "chats" and "payments" are Agora's own (chat is not part of Mastodon's API); `read` and `write` include it.
 READ = {"accounts", "blocks", "bookmarks", "chats", "favourites", "filters", "follows", "lists", "mutes",
-        "notifications", "search", "statuses"}
+        "notifications", "payments", "search", "statuses"}
 WRITE = {"accounts", "blocks", "bookmarks", "chats", "conversations", "favourites", "filters", "follows", "lists",
-         "media", "mutes", "notifications", "reports", "statuses"}
+         "media", "mutes", "notifications", "payments", "reports", "statuses"}
 FOLLOW = {"read:blocks", "read:follows", "read:mutes", "write:blocks", "write:follows", "write:mutes"}
 TOP_LEVEL = {"read", "write", "follow", "push", "profile"}
+# Money needs its own consent, as a bank's OAuth does: `read` and `write` do not imply these, so a
+# Mastodon client granted `write` to post cannot move a member's money.
+EXPLICIT = {"read:payments", "write:payments"}
 ALL = TOP_LEVEL | {f"read:{s}" for s in READ} | {f"write:{s}" for s in WRITE}
 
 
@@ -27,7 +30,7 @@ def allows(granted: set[str], required: str) -> bool:
     if required in granted:
         return True
     family = required.split(":", 1)[0]
-    if family in granted:
+    if family in granted and required not in EXPLICIT:
         return True
     if required in FOLLOW and "follow" in granted:
         return True

@@ -12,6 +12,17 @@ from agora.models.chat import (
     ConversationMember,
 )
 from agora.models.graph import Block, Follow, FollowRequest, Mute
+from agora.models.ledger import (
+    Hold,
+    JournalEntry,
+    LedgerAccount,
+    PaymentPin,
+    PaymentRequest,
+    Posting,
+    RedPacket,
+    RedPacketClaim,
+    Transfer,
+)
 from agora.models.media import MediaAttachment
 from agora.models.notifications import IdempotencyRecord, Marker, Notification
 from agora.models.oauth import OAuthApp, OAuthCode, OAuthToken
@@ -28,7 +39,8 @@ from agora.models.statuses import (
 
 __all__ = [
     "Account", "Base", "Block", "Bookmark", "ChatEvent", "ChatMessage", "ChatMessageEdit", "ChatReaction",
-    "ChatSequence", "Conversation", "ConversationMember", "Favourite", "Follow", "FollowRequest", "IdempotencyRecord",
-    "Marker", "MediaAttachment", "Mention", "Mute", "Notification", "OAuthApp", "OAuthCode", "OAuthToken",
-    "Status", "StatusEdit", "StatusPin", "StatusTag", "Tag",
+    "ChatSequence", "Conversation", "ConversationMember", "Favourite", "Follow", "FollowRequest", "Hold",
+    "IdempotencyRecord", "JournalEntry", "LedgerAccount", "Marker", "MediaAttachment", "Mention", "Mute",
+    "Notification", "OAuthApp", "OAuthCode", "OAuthToken", "PaymentPin", "PaymentRequest", "Posting", "RedPacket",
+    "RedPacketClaim", "Status", "StatusEdit", "StatusPin", "StatusTag", "Tag", "Transfer",
 ]

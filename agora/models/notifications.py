@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.models.accounts import Account
@@ -13,6 +13,8 @@ from agora.models.base import Base, created_at, snowflake_pk
 NOTIFICATION_TYPES = (
     "mention", "reply", "reblog", "favourite", "follow", "follow_request", "update", "quote", "status",
 )
+# Agora's own: the wallet tells a member of money received, asked of them and returned to them.
+PAYMENT_NOTIFICATION_TYPES = ("payment_received", "payment_requested", "payment_returned")
 
 
 class Notification(Base):
@@ -28,6 +30,8 @@ class Notification(Base):
     status_id: Mapped[int | None] = mapped_column(
         ForeignKey("statuses.id", ondelete="CASCADE"), nullable=True, index=True
     )
+    # The transfer, payment request or red packet a payment notification is about.
+    payment_id: Mapped[int | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = created_at()
 
     from_account: Mapped[Account] = relationship(lazy="raise", foreign_keys=[from_account_id])
@@ -57,4 +61,7 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     resource_id: Mapped[int] = mapped_column(nullable=False)
+    # The response itself, where the API promises to replay it byte for byte (the payments API):
+    # written in the transaction that moved the money, so an acknowledged request is never lost.
+    response: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = created_at()

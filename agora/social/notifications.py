@@ -31,7 +31,8 @@ async def _silenced(session: AsyncSession, *, recipient_id: int, actor_id: int) 
 
 
 async def notify(
-    session: AsyncSession, *, recipient_id: int, actor_id: int, kind: str, status_id: int | None = None
+    session: AsyncSession, *, recipient_id: int, actor_id: int, kind: str, status_id: int | None = None,
+    payment_id: int | None = None,
 ) -> Notification | None:
     """Tell `recipient_id` — unless it is the actor, it has silenced them, or it may not see the post."""
     if recipient_id == actor_id or await _silenced(session, recipient_id=recipient_id, actor_id=actor_id):
@@ -40,7 +41,8 @@ async def notify(
         may_see = await session.scalar(select(Status.id).where(Status.id == status_id, visible_to(recipient_id)))
         if may_see is None:
             return None
-    notification = Notification(account_id=recipient_id, from_account_id=actor_id, type=kind, status_id=status_id)
+    notification = Notification(account_id=recipient_id, from_account_id=actor_id, type=kind, status_id=status_id,
+                                payment_id=payment_id)
     session.add(notification)
     await session.flush()
     queue_notification_event(session, account_id=recipient_id, notification_id=notification.id)

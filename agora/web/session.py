@@ -27,7 +27,7 @@ from starlette.requests import HTTPConnection
 from agora.accounts import oauth
 from agora.accounts.auth import WEB_SESSION_COOKIE, web_session_grant
 from agora.accounts.oauth import Grant
-from agora.accounts.scopes import TOP_LEVEL
+from agora.accounts.scopes import EXPLICIT, TOP_LEVEL
 from agora.kit.errors import AgoraError, Forbidden
 from agora.models import Account
 from agora.web.i18n import gettext as _
@@ -38,7 +38,7 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SESSION_DAYS = 30
-_SCOPES = sorted(TOP_LEVEL)  # the top-level scopes imply all the rest
+_SCOPES = sorted(TOP_LEVEL | EXPLICIT)  # the top-level scopes imply all the rest but money
 
 
 @dataclass(frozen=True, slots=True)

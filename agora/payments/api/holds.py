@@ -1,0 +1,9 @@
+"""Routes: `/api/v1/holds` (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agora.payments.api.common import STRIPE_SHAPED
+
+router = APIRouter(tags=["payments"], dependencies=STRIPE_SHAPED)
