@@ -40,6 +40,7 @@ bench: dev
 	$(BIN)/python bench/timeline.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/chat.py
+	$(BIN)/python bench/payments.py
 
 ## make messages: extract the web app's interface text and merge it into the de and zh_Hans catalogs
 messages: dev

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,13 +28,14 @@ from agora.kit.logging import configure_logging
 from agora.kit.middleware import CompressionMiddleware, RequestMiddleware
 from agora.kit.runtime import Runtime
 from agora.media import api as media_api
+from agora.payments.api import chat_money as chat_money_api
 from agora.payments.api import holds as holds_api
-from agora.payments.api import red_packets as red_packets_api
 from agora.payments.api import requests as payment_requests_api
 from agora.payments.api import transfers as transfers_api
 from agora.payments.api import wallet as wallet_api
 from agora.payments.api.common import wants_stripe_errors
 from agora.payments.errors import stripe_body
+from agora.payments.expiry import sweep_forever
 from agora.social.api import graph as graph_api
 from agora.social.api import notifications as notifications_api
 from agora.social.api import statuses as statuses_api
@@ -53,11 +56,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        # Chat transfers, red packets and holds that waited too long go back to their senders.
+        sweeper = asyncio.create_task(sweep_forever(runtime.db, settings.payments_sweep_seconds)) \
+            if settings.payments_sweep_seconds > 0 else None
         backend = "sqlite" if settings.is_sqlite else "postgresql"
         log.info("agora started", extra={"base_url": settings.base_url, "database": backend})
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await runtime.stop()
 
     app = FastAPI(title="Agora", version=__version__, lifespan=lifespan,
@@ -71,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
                    chat_api.router, streaming_api.router, wallet_api.router, transfers_api.router,
-                   payment_requests_api.router, holds_api.router, red_packets_api.router):
+                   payment_requests_api.router, holds_api.router, chat_money_api.router):
         app.include_router(router)
     web_app.install(app)  # the browser's pages, and `/`
 

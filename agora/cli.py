@@ -20,6 +20,8 @@ T = TypeVar("T")
 app = typer.Typer(help="Agora: an open, self-hostable everything app.", no_args_is_help=True)
 admin = typer.Typer(help="Operator tasks.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+payments = typer.Typer(help="The wallet: audit the ledger, return expired payments.", no_args_is_help=True)
+app.add_typer(payments, name="payments")
 console = Console(stderr=True)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -127,6 +129,43 @@ def approve(username: str) -> None:
 
     in_transaction(Settings(), approve_account)
     console.print(f"[green]approved[/green] @{username.lower()}")
+
+
+@payments.command("audit")
+def payments_audit() -> None:
+    """Prove the ledger holds together: every entry balances, every balance equals its postings, no member
+    is negative, held money matches what is pending, and member money equals funding in minus out."""
+    from agora.kit.money import format_amount
+    from agora.payments.audit import AuditReport, audit
+
+    report: AuditReport = in_transaction(Settings(), audit)
+    console.print(f"{report.entries} journal entries, {report.postings} postings, {report.accounts} ledger accounts")
+    for currency, totals in sorted(report.currencies.items()):
+        console.print(f"{currency}: members hold {format_amount(totals.member_total, currency)} "
+                      f"({format_amount(totals.member_held, currency)} held); funding brought in "
+                      f"{format_amount(totals.funded, currency)}; revenue {format_amount(totals.revenue, currency)}")
+    for problem in report.problems:
+        console.print(f"[red]problem:[/red] {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]ledger OK[/green]")
+
+
+@payments.command("expire")
+def payments_expire() -> None:
+    """Return expired chat transfers, red packets and holds now (the server also does this on its own)."""
+    from agora.kit.db import Database
+    from agora.payments.expiry import expire_due
+
+    async def run() -> dict[str, int]:
+        db = Database(Settings().resolved_database_url)
+        try:
+            return await expire_due(db)
+        finally:
+            await db.dispose()
+
+    returned = asyncio.run(run())
+    console.print(", ".join(f"{count} {name.replace('_', ' ')}" for name, count in returned.items()) + " returned")
 
 
 def main() -> None:

@@ -489,7 +489,7 @@ async def unread_counts(
                    & (ChatMessage.id > ConversationMember.last_read_id)
                    & (ChatMessage.seq >= ConversationMember.since_seq)
                    & (ChatMessage.account_id != viewer_id) & ChatMessage.deleted_at.is_(None)
-                   & (ChatMessage.kind == "text"))
+                   & ChatMessage.kind.in_(("text", "payment")))
              .where(ConversationMember.account_id == viewer_id, ConversationMember.state.in_(RECEIVING_STATES))
              .group_by(ConversationMember.conversation_id))
     if conversation_ids is not None:

@@ -125,6 +125,10 @@ def _message_json(message: ChatMessage, reactions: list[dict[str, Any]], reply_t
         "reactions": reactions,
         "client_id": None,  # filled in for the sender by SharedMessage.for_viewer
     }
+    if message.kind == "payment" and message.action:
+        # The card as the wallet last described it (`update_payment_card` keeps it current); the
+        # money itself is read from /api/v1/transfers/:id or /api/v1/red_packets/:id.
+        body["action"] = dict(message.action)
     if message.kind == "system" and message.action:
         named = [accounts[a] for a in (parse_id(x) for x in message.action.get("account_ids", []))
                  if a is not None and a in accounts]

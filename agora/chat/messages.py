@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from html import escape
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -224,6 +226,38 @@ async def add_system_message(
     await session.flush()
     _log_message(session, message)
     return message
+
+
+async def add_payment_card(
+    session: AsyncSession, *, sender_id: int, conversation_id: int | None, action: dict[str, Any], text: str,
+) -> tuple[ChatMessage, ConversationMember]:
+    """Money in a chat (a transfer, a red packet): a message whose `action` describes it, sent as a
+    member sends a message — the conversation's row taken first, so ids grow in commit order.
+
+    `text` is the plain line inbox previews and notifications show ("💸 $12.34"). The wallet keeps the
+    money; the card's `action` is updated by `update_payment_card` as the payment moves on.
+    """
+    me = await _membership(session, conversation_id, sender_id, lock=True)
+    await require_not_blocked(session, me)
+    message = ChatMessage(id=new_id(), conversation_id=me.conversation_id, account_id=sender_id, kind="payment",
+                          action=action, text=text, content=escape(text))
+    session.add(message)
+    conversation = me.conversation
+    me.last_read_id = max(me.last_read_id, message.id)
+    conversation.last_message_id = conversation.activity_id = message.id
+    await session.flush()
+    _log_message(session, message)
+    return message, me
+
+
+async def update_payment_card(session: AsyncSession, *, message_id: int | None, changes: dict[str, Any]) -> None:
+    """Record a payment's new state on its card and tell the chat's devices (a message update)."""
+    message = await session.get(ChatMessage, message_id) if message_id is not None else None
+    if message is None or message.kind != "payment":
+        return
+    message.action = {**(message.action or {}), **changes}  # a new dict: the JSON column sees the change
+    await session.flush()
+    _changed(session, message, "payment")
 
 
 # --- changing a message -------------------------------------------------------------------------

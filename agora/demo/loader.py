@@ -21,6 +21,7 @@ from agora.accounts import service as accounts
 from agora.accounts.secrets import Passwords
 from agora.config import Settings
 from agora.demo.chats import CHATS, load_chats
+from agora.demo.wallet import load_wallets
 from agora.kit.db import Database
 from agora.kit.errors import AgoraError
 from agora.kit.time import clock_at, utcnow
@@ -41,6 +42,7 @@ class DemoSummary:
     likes: int = 0
     reposts: int = 0
     messages: int = 0
+    payments: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -49,7 +51,8 @@ class DemoSummary:
         if self.already_loaded:
             return f"The demo community is already loaded.\n{login}"
         return (f"Loaded the demo community: {self.members} members, {self.posts} posts, {self.likes} likes, "
-                f"{self.reposts} boosts, {self.messages} chat messages.\n{login}")
+                f"{self.reposts} boosts, {self.messages} chat messages, {self.payments} payments (sandbox money)."
+                f"\n{login}")
 
 
 def read_data() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -126,6 +129,10 @@ async def _load(session, settings: Settings, console: Console) -> DemoSummary:
         task = bar.add_task("chats", total=1)
         chats = json.loads((DATA / CHATS).read_text(encoding="utf-8"))
         summary.messages = await load_chats(session, settings, data=chats, by_name=by_name, now=now)
+        bar.advance(task)
+
+        task = bar.add_task("wallets (sandbox money)", total=1)
+        summary.payments = await load_wallets(session, settings, by_name=by_name, now=now, rng=rng)
         bar.advance(task)
     return summary
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.chat.messages import update_payment_card
 from agora.config import Settings
 from agora.kit.ids import new_id
 from agora.kit.pagination import Page, PageParams
@@ -47,13 +48,15 @@ async def send(session: AsyncSession, settings: Settings, *, sender: Account, re
                         amount=amount, currency=currency, note=note, emoji=emoji, request_id=request_id,
                         resolved_at=utcnow())
     session.add(transfer)
+    # Everything else first: the balance rows stay locked from their UPDATE to the commit, and a hot
+    # account's next payment waits that long.
+    await notify_payment(session, recipient_id=recipient.id, actor_id=sender.id, kind="payment_received",
+                         payment_id=transfer.id)
     source = await ledger.member_account(session, sender.id, currency)
     await ledger.move(session, kind="transfer", memo=note, reference_id=transfer.id, amount=amount, source=source,
                       target=await ledger.member_account(session, recipient.id, currency),
                       source_party=recipient.id, target_party=sender.id)
     await guard.check_daily_limit(session, settings, source)
-    await notify_payment(session, recipient_id=recipient.id, actor_id=sender.id, kind="payment_received",
-                         payment_id=transfer.id)
     return transfer
 
 
@@ -110,6 +113,7 @@ async def accept(session: AsyncSession, *, viewer_id: int, transfer_id: int) -> 
                       source=await ledger.member_account(session, transfer.sender_id, transfer.currency, ledger.HELD),
                       target=await ledger.member_account(session, transfer.recipient_id, transfer.currency),
                       target_party=transfer.sender_id)
+    await update_payment_card(session, message_id=transfer.message_id, changes={"status": transfer.status})
     return transfer
 
 
@@ -122,6 +126,7 @@ async def give_back(session: AsyncSession, transfer: Transfer, *, reason: str) -
                       target_party=transfer.recipient_id)
     await notify_payment(session, recipient_id=transfer.sender_id, actor_id=transfer.recipient_id,
                          kind="payment_returned", payment_id=transfer.id)
+    await update_payment_card(session, message_id=transfer.message_id, changes={"status": transfer.status})
 
 
 async def decline(session: AsyncSession, *, viewer_id: int, transfer_id: int) -> Transfer:

@@ -150,6 +150,9 @@ async def render_notifications(session: AsyncSession, items: list[Notification],
             "created_at": iso(n.created_at),
             "account": account_json(n.from_account, settings),
             "status": rendered.get(str(n.status_id)) if n.status_id else None,
+            # Agora's payment notifications name the transfer, request or red packet (Mastodon clients
+            # skip types they do not know; Agora's web app links to the wallet).
+            **({"payment_id": str(n.payment_id)} if n.payment_id is not None else {}),
         })
     return out
 

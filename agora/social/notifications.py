@@ -12,7 +12,7 @@ from agora.kit.errors import NotFound, Unprocessable
 from agora.kit.pagination import Page, PageParams
 from agora.kit.time import utcnow
 from agora.models import Block, Marker, Mute, Notification, Status
-from agora.models.notifications import NOTIFICATION_TYPES
+from agora.models.notifications import NOTIFICATION_TYPES, PAYMENT_NOTIFICATION_TYPES
 from agora.social.events import queue_notification_event
 from agora.social.visibility import blocked_either_way, visible_to
 
@@ -71,7 +71,7 @@ def _visible_notifications(account_id: int):
 
 
 def _check_types(types: list[str]) -> None:
-    unknown = [t for t in types if t not in NOTIFICATION_TYPES]
+    unknown = [t for t in types if t not in NOTIFICATION_TYPES + PAYMENT_NOTIFICATION_TYPES]
     if unknown:
         raise Unprocessable(f"unknown notification type: {unknown[0]}")
 

@@ -19,6 +19,7 @@ from agora.config import Settings
 from agora.models import ChatMessage, ConversationMember
 from agora.web.i18n import N_
 from agora.web.i18n import gettext as _
+from agora.web.wallet_data import chat_cards
 
 # The picker's few emoji: the ones most chats offer first.
 COMMON_REACTIONS = ("👍", "❤️", "😂", "😮", "😢", "🙏")
@@ -65,12 +66,14 @@ class MessageItem:
     sentence: str | None  # system lines: the msgid, translated by the template with linked names
     mine: bool
     continued: bool = False  # same sender as the message above, shortly after: no name again
+    money: dict[str, Any] | None = None  # a payment card's live state (wallet_data.chat_cards)
 
 
 async def message_items(session: AsyncSession, found: list[ChatMessage], *, viewer_id: int,
                         settings: Settings) -> list[MessageItem]:
     """`found` oldest first (as the view reads), each with what the API would say about it."""
     rendered = await render_messages(session, found, viewer_id=viewer_id, settings=settings)
+    cards = await chat_cards(session, found, viewer_id=viewer_id)
     items: list[MessageItem] = []
     for message, body in zip(found, rendered, strict=True):
         action = body.get("action")
@@ -78,7 +81,7 @@ async def message_items(session: AsyncSession, found: list[ChatMessage], *, view
         if message.kind == "system":
             sentence = SYSTEM_SENTENCES.get((action or {}).get("type") or "", OTHER_CHANGE)
         items.append(MessageItem(message, body["reactions"], body["reply_to"], action, sentence,
-                                 mine=message.account_id == viewer_id))
+                                 mine=message.account_id == viewer_id, money=cards.get(message.id)))
     mark_runs(items)
     return items
 

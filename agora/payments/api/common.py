@@ -51,6 +51,25 @@ WRITE = member("write:payments")
 LIMITED = [Depends(rate_limited("payments"))]
 
 
+# OpenAPI descriptions of the bodies the routes read with `payment_params` (which takes JSON, forms or
+# a query string alike, so FastAPI cannot infer them).
+AMOUNT = {"type": "integer", "minimum": 1, "description": "Minor units of the currency: 1050 is 10.50"}
+CURRENCY = {"type": "string", "example": "usd", "description": "ISO 4217 code; the instance's default if left out"}
+TEXT = {"type": "string"}
+PIN = {"type": "string", "pattern": "^[0-9]{6}$", "description": "Payment PIN, needed above the PIN threshold"}
+MEMBER = {"type": "string", "description": "An account id, or a username (`alice` or `@alice`)"}
+_IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": True, "schema": {"type": "string"},
+                       "description": "A unique key per operation (a UUID): a retry with the same key replays the "
+                                      "first answer; the same key with other parameters is a 409"}
+
+
+def documented(*, required: tuple[str, ...] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` for a money-moving POST: its Idempotency-Key header and its body."""
+    schema = {"type": "object", "properties": properties, **({"required": list(required)} if required else {})}
+    return {"parameters": [_IDEMPOTENCY_HEADER],
+            "requestBody": {"required": bool(required), "content": {"application/json": {"schema": schema}}}}
+
+
 def wants_stripe_errors(request: Request) -> bool:
     return bool(request.scope.get(STRIPE_ERRORS))
 
@@ -160,14 +179,19 @@ async def run_once(request: Request, grant: Grant, *, operation: str, params: di
             return _replay(found, request_hash)
         try:
             async with db.transaction() as session:
-                # A record past its 24 hours still holds the unique key: clear it (only an expired one).
-                await session.execute(delete(IdempotencyRecord).where(
-                    IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == operation,
-                    IdempotencyRecord.key == key, IdempotencyRecord.created_at <= utcnow() - KEEP_FOR))
-                record = IdempotencyRecord(account_id=account_id, scope=operation, key=key,
-                                           request_hash=request_hash, resource_id=0)
+                def fresh_record() -> IdempotencyRecord:
+                    return IdempotencyRecord(account_id=account_id, scope=operation, key=key,
+                                             request_hash=request_hash, resource_id=0)
+
+                record = fresh_record()
                 if not await insert_once(session, record):
-                    raise _KeyTaken
+                    # A record past its 24 hours still holds the unique key: clear it (only an expired one).
+                    cleared = await session.execute(delete(IdempotencyRecord).where(
+                        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == operation,
+                        IdempotencyRecord.key == key, IdempotencyRecord.created_at <= utcnow() - KEEP_FOR))
+                    record = fresh_record()
+                    if not cleared.rowcount or not await insert_once(session, record):
+                        raise _KeyTaken
                 body = await work(session)
                 await session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record.id).values(
                     response={"status": status, "body": body}, resource_id=int(body.get("id") or 0)))

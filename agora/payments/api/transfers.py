@@ -17,13 +17,19 @@ from agora.kit.runtime import runtime_of
 from agora.models import Account
 from agora.payments import guard, transfers
 from agora.payments.api.common import (
+    AMOUNT,
+    CURRENCY,
     LIMITED,
+    MEMBER,
+    PIN,
     READ,
     STRIPE_SHAPED,
+    TEXT,
     WRITE,
     amount_param,
     created_range,
     currency_param,
+    documented,
     payment_params,
     run_once,
     text_param,
@@ -46,7 +52,8 @@ def checked_payment_emoji(raw: Any) -> str:
         raise invalid("emoji must be one emoji", param="emoji") from None
 
 
-@router.post("/api/v1/transfers", dependencies=LIMITED)
+@router.post("/api/v1/transfers", dependencies=LIMITED, openapi_extra=documented(
+    required=("to", "amount"), to=MEMBER, amount=AMOUNT, currency=CURRENCY, note=TEXT, emoji=TEXT, pin=PIN))
 async def create_transfer(request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Send `amount` (minor units) of `currency` to `to` (an account id or acct), with a `note` and an
     optional `emoji`. Payments above the PIN threshold need `pin`."""
@@ -57,8 +64,9 @@ async def create_transfer(request: Request, grant: Grant = Depends(WRITE)) -> JS
     currency = currency_param(params, settings.currencies, settings.default_currency)
     note = transfers.checked_note(params.get("note"))
     emoji = checked_payment_emoji(params.get("emoji"))
-    async with runtime.db.transaction(write=False) as session:
-        await counterparty(session, payer_id=grant.account.id, to=params.get("to"))  # 4xx before the PIN is asked
+    if amount > settings.payments_pin_threshold:  # a wrong `to` is refused before the PIN is asked (and counted)
+        async with runtime.db.transaction(write=False) as session:
+            await counterparty(session, payer_id=grant.account.id, to=params.get("to"))
     await guard.check_pin(runtime.db, settings, account_id=grant.account.id, pin=params.get("pin"), amount=amount,
                           currency=currency)
 
@@ -108,7 +116,8 @@ async def get_transfer(transfer_id: str, request: Request, grant: Grant = Depend
         return await render_transfer(session, found, runtime_of(request).settings, viewer_id=grant.account.id)
 
 
-@router.post("/api/v1/transfers/{transfer_id}/refund", dependencies=LIMITED)
+@router.post("/api/v1/transfers/{transfer_id}/refund", dependencies=LIMITED,
+             openapi_extra=documented(amount={**AMOUNT, "description": "Part to refund; all that is left if omitted"}))
 async def refund_transfer(transfer_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """The recipient returns a transfer: all of what is left, or `amount` of it."""
     params = await payment_params(request)
@@ -134,13 +143,13 @@ async def _resolve(request: Request, grant: Grant, transfer_id: str, action: str
     return await run_once(request, grant, operation=f"transfers.{action}.{target}", params=params, work=work)
 
 
-@router.post("/api/v1/transfers/{transfer_id}/accept", dependencies=LIMITED)
+@router.post("/api/v1/transfers/{transfer_id}/accept", dependencies=LIMITED, openapi_extra=documented())
 async def accept_transfer(transfer_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Take a transfer sent to you in a chat."""
     return await _resolve(request, grant, transfer_id, "accept")
 
 
-@router.post("/api/v1/transfers/{transfer_id}/decline", dependencies=LIMITED)
+@router.post("/api/v1/transfers/{transfer_id}/decline", dependencies=LIMITED, openapi_extra=documented())
 async def decline_transfer(transfer_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Send a chat transfer back to its sender."""
     return await _resolve(request, grant, transfer_id, "decline")

@@ -13,13 +13,17 @@ from agora.kit.ids import parse_id
 from agora.kit.runtime import runtime_of
 from agora.payments import funding, guard, ledger
 from agora.payments.api.common import (
+    AMOUNT,
+    CURRENCY,
     LIMITED,
+    PIN,
     READ,
     STRIPE_SHAPED,
     WRITE,
     amount_param,
     created_range,
     currency_param,
+    documented,
     payment_params,
     run_once,
     text_param,
@@ -62,13 +66,15 @@ async def _funding_move(request: Request, grant: Grant, operation: str) -> JSONR
     return await run_once(request, grant, operation=f"wallet.{operation}", params=params, work=work)
 
 
-@router.post("/api/v1/wallet/top_up", dependencies=LIMITED)
+@router.post("/api/v1/wallet/top_up", dependencies=LIMITED,
+             openapi_extra=documented(required=("amount",), amount=AMOUNT, currency=CURRENCY))
 async def top_up(request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Add money from the funding provider (the sandbox: test money). Answers with the new wallet."""
     return await _funding_move(request, grant, "top_up")
 
 
-@router.post("/api/v1/wallet/withdraw", dependencies=LIMITED)
+@router.post("/api/v1/wallet/withdraw", dependencies=LIMITED,
+             openapi_extra=documented(required=("amount",), amount=AMOUNT, currency=CURRENCY, pin=PIN))
 async def withdraw(request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Send money out through the funding provider."""
     return await _funding_move(request, grant, "withdraw")

@@ -12,9 +12,13 @@ from agora.web.pages import (
     settings,
     thread,
     timelines,
+    wallet,
+    wallet_chat,
+    wallet_requests,
 )
 
 # Order matters where paths overlap: every fixed path (/@name/followers, /@name/media …) comes
 # before the thread's /@name/{status_id}.
 ROUTERS = [places.router, auth.router, live.router, compose.router, timelines.router, notifications.router,
-           chat.router, chat_actions.router, settings.router, profiles.router, thread.router]
+           chat.router, chat_actions.router, wallet.router, wallet_requests.router, wallet_chat.router,
+           settings.router, profiles.router, thread.router]

@@ -35,6 +35,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "quote": ("quote", N_("%(name)s quoted your post")),
     "status": ("pen", N_("%(name)s posted")),
     "update": ("pen", N_("%(name)s edited a post you interacted with")),
+    # The wallet's: the notification list links them to /wallet.
+    "payment_received": ("bell", N_("%(name)s sent you money")),
+    "payment_requested": ("bell", N_("%(name)s asked you for money")),
+    "payment_returned": ("bell", N_("Money came back to your wallet from %(name)s")),
 }
 # The tabs: which types each shows (an empty list: all of them).
 FILTERS: dict[str, list[str]] = {"all": [], "mentions": ["mention", "reply"]}

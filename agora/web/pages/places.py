@@ -1,5 +1,6 @@
-"""The front door (`/`) and the places in the navigation that later features fill: wallet,
-search and the assistant. Each says honestly what it will be rather than pretending."""
+"""The front door (`/`) and the places in the navigation that later features fill: search and
+the assistant (the wallet has its own pages, `pages/wallet.py`). Each says honestly what it will
+be rather than pretending."""
 
 from __future__ import annotations
 
@@ -37,6 +38,5 @@ def _soon(path: str, title: str, lead: str) -> None:
     router.add_api_route(path, place, methods=["GET"], name=f"soon:{path}")
 
 
-_soon("/wallet", N_("Wallet"), N_("Send, request and split money with other members."))
 _soon("/search", N_("Search"), N_("Find posts, people and hashtags."))
 _soon("/assistant", N_("Assistant"), N_("Ask questions and get answers that cite the community's posts."))
