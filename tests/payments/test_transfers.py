@@ -74,3 +74,14 @@ async def test_history_filters_and_statement(client, alice: Member, bob: Member,
     assert "'=HYPERLINK" in lines[3]
     # Bob's wallet and history are his alone.
     assert (await client.get(f"/api/v1/transfers/{to_bob[0]['id']}", headers=carol.headers)).status_code == 404
+
+
+async def test_openapi_documents_money_moving_posts(client) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for path in ("/api/v1/transfers", "/api/v1/wallet/top_up", "/api/v1/payment_requests", "/api/v1/holds",
+                 "/api/v1/chats/{conversation_id}/red_packets", "/api/v1/transfers/{transfer_id}/refund"):
+        post = spec["paths"][path]["post"]
+        assert any(p["name"] == "Idempotency-Key" and p["required"] for p in post["parameters"]), path
+        assert "application/json" in post["requestBody"]["content"], path
+    body = spec["paths"]["/api/v1/transfers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["amount"]["type"] == "integer" and body["required"] == ["to", "amount"]

@@ -19,12 +19,18 @@ from agora.kit.runtime import runtime_of
 from agora.models import Account, Hold
 from agora.payments import guard, holds
 from agora.payments.api.common import (
+    AMOUNT,
+    CURRENCY,
     LIMITED,
+    MEMBER,
+    PIN,
     READ,
     STRIPE_SHAPED,
+    TEXT,
     WRITE,
     amount_param,
     currency_param,
+    documented,
     payment_params,
     run_once,
     text_param,
@@ -57,7 +63,9 @@ def _ttl_param(params: dict[str, Any]) -> float | None:
     return raw
 
 
-@router.post("/api/v1/holds", dependencies=LIMITED)
+@router.post("/api/v1/holds", dependencies=LIMITED, openapi_extra=documented(
+    required=("to", "amount"), to=MEMBER, amount=AMOUNT, currency=CURRENCY, description=TEXT,
+    ttl_hours={"type": "number", "description": "Hours until it expires (default 168)"}, pin=PIN))
 async def create_hold(request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Authorise `amount` (minor units) of `currency` for `to` (a member's id or acct), with an optional
     `description` and `ttl_hours` (how long the payee has to capture it). Above the PIN threshold it
@@ -110,7 +118,8 @@ async def get_hold(hold_id: str, request: Request, grant: Grant = Depends(READ))
         return (await render_holds(session, [found], runtime.settings))[0]
 
 
-@router.post("/api/v1/holds/{hold_id}/capture", dependencies=LIMITED)
+@router.post("/api/v1/holds/{hold_id}/capture", dependencies=LIMITED,
+             openapi_extra=documented(amount={**AMOUNT, "description": "Part to capture; all of it if omitted"}))
 async def capture_hold(hold_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """The payee takes the hold: all of it, or `amount` of it (the rest returns to the payer). Once."""
     params = await payment_params(request)
@@ -125,7 +134,7 @@ async def capture_hold(hold_id: str, request: Request, grant: Grant = Depends(WR
     return await run_once(request, grant, operation=f"holds.capture.{target}", params=params, work=work)
 
 
-@router.post("/api/v1/holds/{hold_id}/void", dependencies=LIMITED)
+@router.post("/api/v1/holds/{hold_id}/void", dependencies=LIMITED, openapi_extra=documented())
 async def void_hold(hold_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """The payer or the payee cancels the hold: all of it returns to the payer. Once."""
     params = await payment_params(request)

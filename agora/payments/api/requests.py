@@ -23,12 +23,18 @@ from agora.kit.runtime import runtime_of
 from agora.models import PaymentRequest
 from agora.payments import guard, requests, transfers
 from agora.payments.api.common import (
+    AMOUNT,
+    CURRENCY,
     LIMITED,
+    MEMBER,
+    PIN,
     READ,
     STRIPE_SHAPED,
+    TEXT,
     WRITE,
     amount_param,
     currency_param,
+    documented,
     payment_params,
     run_once,
     text_param,
@@ -102,7 +108,10 @@ def _amounts(params: dict[str, Any], count: int, settings: Settings) -> tuple[st
     return split, amounts  # type: ignore[return-value]
 
 
-@router.post("/api/v1/payment_requests", dependencies=LIMITED)
+@router.post("/api/v1/payment_requests", dependencies=LIMITED, openapi_extra=documented(
+    required=("from",), **{"from": {"oneOf": [MEMBER, {"type": "array", "items": MEMBER}]}}, amount=AMOUNT,
+    split={"type": "string", "enum": ["equal"]}, include_me={"type": "boolean"},
+    amounts={"type": "array", "items": AMOUNT}, currency=CURRENCY, note=TEXT))
 async def create_request(request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Ask `from` (a member id or username, or a list of up to 50) for money: `amount` from each; or
     `split=equal` to divide `amount` (the total) among them, remainder cents falling to the first payers,
@@ -161,7 +170,7 @@ async def get_request(request_id: str, request: Request, grant: Grant = Depends(
         return (await _render(session, [found], runtime.settings))[0]
 
 
-@router.post("/api/v1/payment_requests/{request_id}/pay", dependencies=LIMITED)
+@router.post("/api/v1/payment_requests/{request_id}/pay", dependencies=LIMITED, openapi_extra=documented(pin=PIN))
 async def pay_request(request_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Pay a request made of you (a transfer to the requester); above the PIN threshold send `pin`.
     Answers with the request, now `paid`, its `transfer` the payment's id."""
@@ -194,19 +203,19 @@ async def _resolve(request: Request, grant: Grant, request_id: str, action: str)
     return await run_once(request, grant, operation=f"payment_requests.{action}.{target}", params=params, work=work)
 
 
-@router.post("/api/v1/payment_requests/{request_id}/decline", dependencies=LIMITED)
+@router.post("/api/v1/payment_requests/{request_id}/decline", dependencies=LIMITED, openapi_extra=documented())
 async def decline_request(request_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Refuse a request made of you."""
     return await _resolve(request, grant, request_id, "decline")
 
 
-@router.post("/api/v1/payment_requests/{request_id}/cancel", dependencies=LIMITED)
+@router.post("/api/v1/payment_requests/{request_id}/cancel", dependencies=LIMITED, openapi_extra=documented())
 async def cancel_request(request_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Withdraw a request you made, while it is open."""
     return await _resolve(request, grant, request_id, "cancel")
 
 
-@router.post("/api/v1/payment_requests/{request_id}/remind", dependencies=LIMITED)
+@router.post("/api/v1/payment_requests/{request_id}/remind", dependencies=LIMITED, openapi_extra=documented())
 async def remind_request(request_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Notify the payer again: an hour after the request or your last reminder at the soonest (else 429
     `reminder_too_soon`)."""
