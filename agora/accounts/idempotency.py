@@ -23,6 +23,13 @@ def fingerprint(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
 
 
+async def live_record(session: AsyncSession, *, account_id: int, scope: str, key: str) -> IdempotencyRecord | None:
+    """The unexpired record of this member's key for this operation, if any."""
+    return await session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key, IdempotencyRecord.created_at > utcnow() - KEEP_FOR))
+
+
 async def replayed(
     session: AsyncSession, *, account_id: int, scope: str, key: str | None, request_hash: str
 ) -> int | None:
@@ -31,11 +38,7 @@ async def replayed(
         return None
     if not key or len(key) > MAX_KEY:
         raise Unprocessable(f"Idempotency-Key must be 1–{MAX_KEY} characters")
-    record = await session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
-        IdempotencyRecord.key == key,
-        IdempotencyRecord.created_at > utcnow() - KEEP_FOR,
-    ))
+    record = await live_record(session, account_id=account_id, scope=scope, key=key)
     if record is None:
         return None
     if record.request_hash != request_hash:

@@ -130,9 +130,3 @@ async def balances(session: AsyncSession, owner_id: int) -> list[Balance]:
         found[currency][kind] = balance
     return [Balance(c, v[AVAILABLE], v[HELD]) for c, v in sorted(found.items())]
 
-
-async def balance_of(session: AsyncSession, owner_id: int, currency: str, kind: str = AVAILABLE) -> int:
-    found = await session.scalar(select(LedgerAccount.balance).where(
-        LedgerAccount.key == account_key(owner_id, kind, currency)))
-    return found or 0
-

@@ -25,6 +25,7 @@ from agora.payments.api.common import (
     STRIPE_SHAPED,
     TEXT,
     WRITE,
+    action_once,
     amount_param,
     currency_param,
     documented,
@@ -113,11 +114,10 @@ async def get_red_packet(packet_id: str, request: Request, grant: Grant = Depend
 @router.post("/api/v1/red_packets/{packet_id}/open", dependencies=LIMITED, openapi_extra=documented())
 async def open_red_packet(packet_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """Open a red packet: your share lands in your wallet (`my_amount`)."""
-    params = await payment_params(request)
     target = path_id(packet_id)
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         packet, _share = await red_packets.open_packet(session, viewer_id=grant.account.id, packet_id=target)
         return await render_red_packet(session, packet, request, viewer_id=grant.account.id)
 
-    return await run_once(request, grant, operation=f"red_packets.open.{target}", params=params, work=work)
+    return await action_once(request, grant, operation=f"red_packets.open.{target}", act=work)

@@ -18,12 +18,12 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.auth import member, rate_limited
-from agora.accounts.idempotency import KEEP_FOR, MAX_KEY, fingerprint
+from agora.accounts.idempotency import KEEP_FOR, MAX_KEY, fingerprint, live_record
 from agora.accounts.oauth import Grant
 from agora.kit.db import insert_once
 from agora.kit.errors import AgoraError
@@ -142,12 +142,6 @@ class _KeyTaken(Exception):
 Work = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 
 
-async def _stored(session: AsyncSession, account_id: int, scope: str, key: str) -> IdempotencyRecord | None:
-    return await session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
-        IdempotencyRecord.key == key, IdempotencyRecord.created_at > utcnow() - KEEP_FOR))
-
-
 def _replay(record: IdempotencyRecord, request_hash: str) -> JSONResponse:
     if record.request_hash != request_hash:
         raise wrong_state("Keys for idempotent requests can only be used with the same parameters they were "
@@ -156,6 +150,31 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> JSONResponse:
         raise wrong_state("A request with this Idempotency-Key is still being processed", code="idempotency_key_in_use")
     return JSONResponse(record.response["body"], status_code=record.response["status"],
                         headers={"Idempotent-Replayed": "true"})
+
+
+async def _claim_key(session: AsyncSession, account_id: int, scope: str, key: str, request_hash: str
+                     ) -> IdempotencyRecord:
+    """Insert the key's record, first thing in the money's transaction; `_KeyTaken` if another has it."""
+    def fresh() -> IdempotencyRecord:
+        return IdempotencyRecord(account_id=account_id, scope=scope, key=key, request_hash=request_hash,
+                                 resource_id=0)
+
+    record = fresh()
+    if await insert_once(session, record):
+        return record
+    # A record past its 24 hours still holds the unique key: clear it (only an expired one) and retry.
+    cleared = await session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key, IdempotencyRecord.created_at <= utcnow() - KEEP_FOR))
+    record = fresh()
+    if cleared.rowcount and await insert_once(session, record):
+        return record
+    raise _KeyTaken
+
+
+async def action_once(request: Request, grant: Grant, *, operation: str, act: Work) -> JSONResponse:
+    """A money-moving POST on one object (accept, refund, capture, open …): its parameters, once per key."""
+    return await run_once(request, grant, operation=operation, params=await payment_params(request), work=act)
 
 
 async def run_once(request: Request, grant: Grant, *, operation: str, params: dict[str, Any], work: Work,
@@ -174,24 +193,12 @@ async def run_once(request: Request, grant: Grant, *, operation: str, params: di
     account_id = grant.account.id
     for attempt in range(ATTEMPTS):
         async with db.transaction(write=False) as session:
-            found = await _stored(session, account_id, operation, key)
+            found = await live_record(session, account_id=account_id, scope=operation, key=key)
         if found is not None:
             return _replay(found, request_hash)
         try:
             async with db.transaction() as session:
-                def fresh_record() -> IdempotencyRecord:
-                    return IdempotencyRecord(account_id=account_id, scope=operation, key=key,
-                                             request_hash=request_hash, resource_id=0)
-
-                record = fresh_record()
-                if not await insert_once(session, record):
-                    # A record past its 24 hours still holds the unique key: clear it (only an expired one).
-                    cleared = await session.execute(delete(IdempotencyRecord).where(
-                        IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == operation,
-                        IdempotencyRecord.key == key, IdempotencyRecord.created_at <= utcnow() - KEEP_FOR))
-                    record = fresh_record()
-                    if not cleared.rowcount or not await insert_once(session, record):
-                        raise _KeyTaken
+                record = await _claim_key(session, account_id, operation, key, request_hash)
                 body = await work(session)
                 await session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record.id).values(
                     response={"status": status, "body": body}, resource_id=int(body.get("id") or 0)))

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from agora.accounts.oauth import Grant
 from agora.config import Settings
 from agora.kit.http import page_params, paged, path_id
+from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
 from agora.models import Account, Hold
 from agora.payments import guard, holds
@@ -28,6 +29,7 @@ from agora.payments.api.common import (
     STRIPE_SHAPED,
     TEXT,
     WRITE,
+    action_once,
     amount_param,
     currency_param,
     documented,
@@ -97,7 +99,7 @@ async def create_hold(request: Request, grant: Grant = Depends(WRITE)) -> JSONRe
 async def list_holds(request: Request, grant: Grant = Depends(READ)) -> JSONResponse:
     """Holds you authorised or that pay you, newest first. Filters: `status` (authorised, captured,
     voided, expired), `role` (payer, payee)."""
-    params: dict[str, Any] = dict(request.query_params)
+    params = await request_params(request)
     status, role = text_param(params, "status"), text_param(params, "role")
     for name, value, allowed in (("status", status, holds.STATUSES), ("role", role, ("payer", "payee"))):
         if value and value not in allowed:
@@ -137,7 +139,6 @@ async def capture_hold(hold_id: str, request: Request, grant: Grant = Depends(WR
 @router.post("/api/v1/holds/{hold_id}/void", dependencies=LIMITED, openapi_extra=documented())
 async def void_hold(hold_id: str, request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
     """The payer or the payee cancels the hold: all of it returns to the payer. Once."""
-    params = await payment_params(request)
     target = path_id(hold_id)
     settings = runtime_of(request).settings
 
@@ -145,4 +146,4 @@ async def void_hold(hold_id: str, request: Request, grant: Grant = Depends(WRITE
         found = await holds.void(session, hold_id=target, actor_id=grant.account.id)
         return (await render_holds(session, [found], settings))[0]
 
-    return await run_once(request, grant, operation=f"holds.void.{target}", params=params, work=work)
+    return await action_once(request, grant, operation=f"holds.void.{target}", act=work)

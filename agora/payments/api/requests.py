@@ -19,6 +19,7 @@ from agora.accounts.oauth import Grant
 from agora.config import Settings
 from agora.kit.http import page_params, paged, path_id
 from agora.kit.ids import parse_id
+from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
 from agora.models import PaymentRequest
 from agora.payments import guard, requests, transfers
@@ -32,6 +33,7 @@ from agora.payments.api.common import (
     STRIPE_SHAPED,
     TEXT,
     WRITE,
+    action_once,
     amount_param,
     currency_param,
     documented,
@@ -145,7 +147,7 @@ async def create_request(request: Request, grant: Grant = Depends(WRITE)) -> JSO
 async def list_requests(request: Request, grant: Grant = Depends(READ)) -> JSONResponse:
     """Requests made of you and by you, newest first, paged with `Link`. Filters: `direction` (in: asked
     of you, out: asked by you), `status` (open, paid, declined, cancelled), `split` (a split's id)."""
-    params: dict[str, Any] = dict(request.query_params)
+    params = await request_params(request)
     direction, status = text_param(params, "direction"), text_param(params, "status")
     split = text_param(params, "split")
     for name, value, allowed in (("direction", direction, ("in", "out")), ("status", status, requests.STATUSES)):
@@ -192,7 +194,6 @@ async def pay_request(request_id: str, request: Request, grant: Grant = Depends(
 
 
 async def _resolve(request: Request, grant: Grant, request_id: str, action: str) -> JSONResponse:
-    params = await payment_params(request)
     target = path_id(request_id)
     resolve = {"decline": requests.decline, "cancel": requests.cancel, "remind": requests.remind}[action]
 
@@ -200,7 +201,7 @@ async def _resolve(request: Request, grant: Grant, request_id: str, action: str)
         found = await resolve(session, viewer_id=grant.account.id, request_id=target)
         return (await _render(session, [found], runtime_of(request).settings))[0]
 
-    return await run_once(request, grant, operation=f"payment_requests.{action}.{target}", params=params, work=work)
+    return await action_once(request, grant, operation=f"payment_requests.{action}.{target}", act=work)
 
 
 @router.post("/api/v1/payment_requests/{request_id}/decline", dependencies=LIMITED, openapi_extra=documented())

@@ -13,6 +13,7 @@ from agora.chat.messages import checked_emoji
 from agora.kit.errors import AgoraError
 from agora.kit.http import page_params, paged, path_id
 from agora.kit.ids import parse_id
+from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
 from agora.models import Account
 from agora.payments import guard, transfers
@@ -26,6 +27,7 @@ from agora.payments.api.common import (
     STRIPE_SHAPED,
     TEXT,
     WRITE,
+    action_once,
     amount_param,
     created_range,
     currency_param,
@@ -85,10 +87,7 @@ async def list_transfers(request: Request, grant: Grant = Depends(READ)) -> JSON
     """Transfers you sent or received, newest first. Filters: `type` (direct, request, chat), `status`,
     `direction` (in, out), `counterparty` (account id), `currency`, `created[gte]` / `created[lt]`."""
     settings = runtime_of(request).settings
-    params: dict[str, Any] = dict(request.query_params)
-    created = {k[8:-1]: v for k, v in request.query_params.items() if k.startswith("created[") and k.endswith("]")}
-    if created:
-        params["created"] = created
+    params = await request_params(request)  # `created[gte]` arrives nested as params["created"]["gte"]
     kind, status, direction = text_param(params, "type"), text_param(params, "status"), text_param(params, "direction")
     for name, value, allowed in (("type", kind, transfers.KINDS), ("status", status, transfers.STATUSES),
                                  ("direction", direction, ("in", "out"))):
@@ -132,7 +131,6 @@ async def refund_transfer(transfer_id: str, request: Request, grant: Grant = Dep
 
 
 async def _resolve(request: Request, grant: Grant, transfer_id: str, action: str) -> JSONResponse:
-    params = await payment_params(request)
     target = path_id(transfer_id)
     resolve = transfers.accept if action == "accept" else transfers.decline
 
@@ -140,7 +138,7 @@ async def _resolve(request: Request, grant: Grant, transfer_id: str, action: str
         found = await resolve(session, viewer_id=grant.account.id, transfer_id=target)
         return await render_transfer(session, found, runtime_of(request).settings, viewer_id=grant.account.id)
 
-    return await run_once(request, grant, operation=f"transfers.{action}.{target}", params=params, work=work)
+    return await action_once(request, grant, operation=f"transfers.{action}.{target}", act=work)
 
 
 @router.post("/api/v1/transfers/{transfer_id}/accept", dependencies=LIMITED, openapi_extra=documented())

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from agora.accounts.oauth import Grant
 from agora.kit.http import page_params, paged
 from agora.kit.ids import parse_id
+from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
 from agora.payments import funding, guard, ledger
 from agora.payments.api.common import (
@@ -111,7 +112,7 @@ def _statement_filter(request: Request, params: dict[str, Any]) -> StatementFilt
 async def list_transactions(request: Request, grant: Grant = Depends(READ)) -> JSONResponse:
     """Every change to your available balances, newest first: filter by `type`, `counterparty`,
     `currency`, `created[gte]` / `created[lt]` (or `since` / `until`)."""
-    where = _statement_filter(request, dict(request.query_params) | _nested(request))
+    where = _statement_filter(request, await request_params(request))
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:
         found = await transactions(session, owner_id=grant.account.id, page=page_params(request), where=where)
@@ -119,16 +120,10 @@ async def list_transactions(request: Request, grant: Grant = Depends(READ)) -> J
     return paged(request, found, [balance_transaction_json(p, e, accounts, runtime.settings) for p, e in found.items])
 
 
-def _nested(request: Request) -> dict[str, Any]:
-    created = {key[8:-1]: value for key, value in request.query_params.items()
-               if key.startswith("created[") and key.endswith("]")}
-    return {"created": created} if created else {}
-
-
 @router.get("/api/v1/wallet/statement.csv")
 async def statement(request: Request, grant: Grant = Depends(READ)) -> StreamingResponse:
     """The same history as CSV, oldest first, with a running balance: for a spreadsheet or an accountant."""
-    where = _statement_filter(request, dict(request.query_params) | _nested(request))
+    where = _statement_filter(request, await request_params(request))
     async with runtime_of(request).db.transaction(write=False) as session:
         lines = await statement_csv(session, owner_id=grant.account.id, where=where)
     return StreamingResponse(lines, media_type="text/csv; charset=utf-8", headers={
