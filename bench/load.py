@@ -121,7 +121,8 @@ def free_port() -> int:
 class Server:
     """`uvicorn agora.app:create_app --factory` in its own process, configured through AGORA_*."""
 
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    def __init__(self, database_url: str, data_dir: Path, *, workers: int = 1) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
@@ -135,7 +136,8 @@ class Server:
         with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "agora.app:create_app", "--factory", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+                 "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+                 *(["--workers", str(self.workers)] if self.workers > 1 else [])],
                 env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
         OtherWork.mine.add(self.proc.pid)
         deadline = time.monotonic() + 60

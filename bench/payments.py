@@ -62,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=20, help="members paying each other (hot accounts)")
     parser.add_argument("--scale", type=int, default=10, help="pgbench -i -s: branches (10 = 1,000,000 accounts)")
     parser.add_argument("--postgres-url", default=DEFAULT_PG, help="created for the run and dropped at the end")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="uvicorn worker processes on PostgreSQL (SQLite, one writer, always gets one)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--seed", type=int, default=5)
@@ -107,7 +109,8 @@ def agora_levels(backend: Backend, url: str, workdir: Path, args: argparse.Names
     OtherWork.database = None if backend.name == "SQLite" else make_url(url).database
     rng = random.Random(args.seed)
     pg = None if backend.name == "SQLite" else (asyncpg_dsn(url, "postgres"), make_url(url).database or "")
-    server = Server(url, data_dir)
+    server = Server(url, data_dir, workers=1 if backend.name == "SQLite" else args.workers)
+    backend.workers = server.workers
     server.env.update(SERVER_ENV)
     with server:
         for clients in args.clients:

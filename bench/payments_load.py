@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 import uuid
@@ -29,6 +28,7 @@ from agora.app import create_app
 from agora.config import Settings
 from agora.kit.runtime import Runtime
 from agora.payments.audit import AuditReport, audit
+from bench.chat_results import process_cpu
 from bench.chat_setup import seed_settings
 from bench.load import LoadClient
 from bench.results import pct
@@ -95,6 +95,7 @@ class Backend:
     transactions: int = 0  # database transactions one transfer opens
     audit: AuditReport | None = None
     sent: int = 0  # successful transfers in all, warm-ups included
+    workers: int = 1  # uvicorn worker processes serving it
 
     def find(self, what: str, clients: int) -> Level | None:
         return next((lv for lv in self.levels if lv.what == what and lv.clients == clients), None)
@@ -240,11 +241,11 @@ async def transfer_load(base_url: str, members: list[Member], level: Level, *, s
         await asyncio.sleep(warmup)
         measuring = True
         started = time.perf_counter()
-        cpu = process_cpu(level.server_pid) if level.server_pid else 0.0
+        cpu = server_cpu(level.server_pid) if level.server_pid else 0.0
         await asyncio.gather(*clients)
         level.elapsed = time.perf_counter() - started
         if level.server_pid:
-            level.server_cpu = process_cpu(level.server_pid) - cpu
+            level.server_cpu = server_cpu(level.server_pid) - cpu
     finally:
         await client.close()
     return succeeded
@@ -282,10 +283,12 @@ async def load_and_sample(base_url: str, members: list[Member], level: Level, *,
         await sampler
 
 
-def process_cpu(pid: int) -> float:
-    """CPU-seconds (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def server_cpu(pid: int) -> float:
+    """CPU-seconds the server has used so far: its process and, under `--workers`, its worker processes
+    (uvicorn's supervisor forks them; /proc lists a task's children)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+    return sum(process_cpu(p) or 0.0 for p in pids)
 
 
 async def run_audit(database_url: str) -> AuditReport:

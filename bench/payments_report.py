@@ -99,7 +99,8 @@ def write_markdown(path: Path, backends: Sequence[Backend], args: argparse.Names
         "## What is measured",
         "",
         f"- **Agora**: `POST /api/v1/transfers` (JSON, a fresh `Idempotency-Key` each) from C concurrent "
-        f"keep-alive clients to one `uvicorn agora.app:create_app` process, rate limits off, between random pairs "
+        f"keep-alive clients to `uvicorn agora.app:create_app` ({args.workers} worker processes on PostgreSQL, "
+        f"one on SQLite), rate limits off, between random pairs "
         f"of {args.members} members (hot accounts) holding 10,000.00 each, 0.01–1.00 a transfer. A transfer counts "
         "when it answers 200; the latency is the client's, request written to response read.",
         "- **pgbench**: the built-in TPC-B-like script (`pgbench -b tpcb-like -c C -j 2 -T seconds -n`, scale "
@@ -175,8 +176,9 @@ def analysis(backends: Sequence[Backend], clients: Sequence[int], probes: Sequen
         cpu = ", ".join(f"{lv.backend} {lv.clients} clients {lv.cpu_ms_per_transfer:.0f} ms "
                         f"({lv.server_cpu / lv.elapsed:.0%} of a core)" for lv in timed)
         notes.append(f"- **The server's own CPU per transfer** (its process's CPU time over the window ÷ transfers): "
-                     f"{cpu}. One uvicorn process can use one core, so its rate is capped near 1,000 ÷ that "
-                     "figure per second; where it used well under a core, it was waiting — for the database, for "
+                     f"{cpu} (summed over its worker processes). One process can use one core, so each "
+                     "worker's rate is capped near 1,000 ÷ that figure per second; where it used well under a "
+                     "core, it was waiting — for the database, for "
                      "locks, or for a CPU the other processes held.")
     sampled = [lv for b in backends for lv in b.levels if lv.pg_states]
     if sampled:
@@ -189,32 +191,33 @@ def analysis(backends: Sequence[Backend], clients: Sequence[int], probes: Sequen
             f"were idle inside a transaction — waiting for Agora's Python to send the next statement — "
             f"{share(low, IDLE_IN_TX)} of the time and running a statement {share(low, 'running a statement')}. At "
             f"{high.clients} clients {share(high, 'waiting on a lock')} of connection time was spent waiting on a "
-            "row lock: the two balance rows are UPDATEd early in the write transaction and stay locked through the "
-            "daily-limit SUM, the notification, the transfer row, rendering and the idempotency UPDATE, all paced by "
-            "the app's Python; with 20 hot accounts the next transfer touching either account queues behind it. "
-            "pgbench holds its rows for microseconds of C. Shortening the span between the balance UPDATEs and "
-            "COMMIT (do the rest first) would let more transfers through the same hot accounts.")
+            "row lock: from its first balance UPDATE to COMMIT a transfer holds the two balance rows through "
+            "the postings INSERT, the daily-limit SUM and the idempotency UPDATE (everything else now runs before "
+            "the UPDATEs), each paced by the app's Python — and with many requests in one event loop, each "
+            "statement's answer waits its turn behind the others' Python. With 20 hot accounts the next transfer "
+            "touching either account queues behind it; pgbench holds its rows for microseconds of C.")
     notes += [
         "- **What one transfer does** (in order; statements counted by `payments_load._count_one_transfer`): "
-        "(1) a read transaction to resolve the bearer token; (2) a read transaction for the early "
-        "`counterparty` check (account + blocks both ways), so a bad `to` fails before the PIN is asked; (3) a read "
-        "transaction for the `Idempotency-Key` lookup; (4) the write transaction: DELETE an expired key, SAVEPOINT + "
-        "INSERT the idempotency record + RELEASE, `counterparty` again, load the sender, both ledger accounts, two "
-        "conditional balance UPDATEs, INSERT the journal entry and its two postings, the 24-hour daily-limit "
-        "SUM, blocks and mutes for the notification, INSERT the transfer and the notification, load the "
-        "accounts to render the answer, UPDATE the idempotency record with the response. pgbench's transaction "
-        "is the two UPDATEs and the INSERT of step (4) with nothing around them.",
+        "(1) a read transaction to resolve the bearer token; (2) the write transaction: `INSERT … ON CONFLICT DO "
+        "NOTHING` of the idempotency record (a taken key reads the record and replays it instead), `counterparty` "
+        "(the member and blocks both ways), one query for blocks and mutes for the notification, INSERT the "
+        "transfer and the notification, one query for both ledger accounts, INSERT the journal entry, then — the "
+        "hot part — two conditional balance UPDATEs, INSERT the two postings, the 24-hour daily-limit SUM and "
+        "UPDATE the idempotency record with the response (rendered from the rows in hand, no query). pgbench's "
+        "transaction is the two UPDATEs and an INSERT with nothing around them.",
         "- **Where the time goes**: a statement costs the database well under a millisecond here; the rest is "
         "Python in the one server process — per statement SQLAlchemy's ORM (build, compile, flush, identity map), the "
         "driver hop (asyncpg, or aiosqlite's thread), and per request uvicorn's HTTP parsing, FastAPI's dependency "
         "graph and middleware, the token and idempotency fingerprinting, and rendering the transfer to JSON. Traced "
         "one at a time in process while this machine was busy, the gaps *between* statements were 2–8 ms each "
         "and the statements themselves 0.2–3 ms; a profile counted about 28,000 Python function calls per "
-        "transfer. The app's CPU per statement, times ~24, is the bill. The load client "
+        "transfer before it was trimmed to 14 statements. The app's CPU per statement, times 14, is the bill. "
+        "The load client "
         "and PostgreSQL compete for the same two cores, which pgbench's C client barely does.",
         "- **Round trips multiply any wait for the CPU**: every statement is a hand-off — to aiosqlite's thread, "
         "or over the socket to a PostgreSQL backend — and back, and each hand-off waits for the scheduler when "
-        "the cores are oversubscribed. With ~24 round trips per transfer against pgbench's 7, a busy machine (see "
+        "the cores are oversubscribed. With 16 round trips per transfer (14 statements, BEGIN and COMMIT) "
+        "against pgbench's 7, a busy machine (see "
         "\"others' CPU\": processes outside the benchmark, such as test suites, running at the same time) "
         "slows Agora several times more than it slows pgbench. Rerun on a quiet machine before quoting "
         "absolute rates.",
@@ -227,12 +230,12 @@ def analysis(backends: Sequence[Backend], clients: Sequence[int], probes: Sequen
         "asyncio lock around every write transaction) so they never meet \"database is locked\": step (4) of one "
         "transfer runs at a time, with all its Python between statements, and the rate is one over that time "
         "whatever the client count. The bare sqlite3 loop holds the write lock for four C-level statements.",
-        "- **What would close the gap** (not done here; each is a change to the payments code): fold the early "
-        "`counterparty` check and the idempotency lookup into the write transaction (two transactions and three "
-        "statements fewer: `insert_once` already detects a taken key), delete expired keys in the sweeper rather "
-        "than on every request, skip the SAVEPOINT on PostgreSQL with `INSERT … ON CONFLICT DO NOTHING`, render "
-        "from the objects already loaded, make the daily limit a counter, and run more server processes where "
-        "there are more cores (on two cores, `--workers 2` would mostly take CPU from PostgreSQL).",
+        "- **What would close the gap** (not done): the server's CPU per transfer is the cap — about 1,000 ÷ "
+        "that many transfers per second per core — and it is Python: FastAPI's request handling, SQLAlchemy "
+        "building and compiling each statement, the ORM's unit of work. Half of pgbench's rate would need about "
+        "1 ms of CPU per transfer, a bare FastAPI endpoint's cost: the transfer as one prepared statement or a "
+        "stored procedure behind a thinner HTTP layer, or more cores for `--workers`. The daily limit as a "
+        "running counter would keep a busy payer's transfers constant-cost.",
     ]
     return notes
 

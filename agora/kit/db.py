@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.compiler import compiles
@@ -127,6 +128,18 @@ async def insert_once(session: AsyncSession, row: Any) -> bool:
         return True
     except IntegrityError:
         return False
+
+
+async def insert_unless_exists(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """`INSERT … ON CONFLICT DO NOTHING`: True if the row went in, False if a unique key held it already.
+
+    `insert_once` for hot paths: one statement instead of three (no SAVEPOINT round trips). On
+    PostgreSQL a concurrent transaction's uncommitted row makes it wait for that transaction, then
+    skip (it committed) or insert (it rolled back). Column defaults written in Python still apply.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    result = await session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class unindexed(FunctionElement):

@@ -53,6 +53,15 @@ async def ledger_account(session: AsyncSession, *, owner_id: int | None, kind: s
     return found
 
 
+async def member_accounts(session: AsyncSession, owner_ids: list[int], currency: str, kind: str = AVAILABLE
+                          ) -> list[LedgerAccount]:
+    """Several members' accounts in one query (made where missing), in the order of `owner_ids`."""
+    keys = [account_key(owner_id, kind, currency) for owner_id in owner_ids]
+    found = {a.key: a for a in await session.scalars(select(LedgerAccount).where(LedgerAccount.key.in_(keys)))}
+    return [found.get(key) or await member_account(session, owner_id, currency, kind)
+            for key, owner_id in zip(keys, owner_ids, strict=True)]
+
+
 async def member_account(session: AsyncSession, owner_id: int, currency: str, kind: str = AVAILABLE
                          ) -> LedgerAccount:
     return await ledger_account(session, owner_id=owner_id, kind=kind, currency=currency)
@@ -84,6 +93,9 @@ async def post(session: AsyncSession, *, kind: str, lines: list[Line], memo: str
     _check_balanced(lines)
     entry = JournalEntry(id=new_id(), kind=kind, reference_id=reference_id, memo=memo)
     session.add(entry)
+    # The entry's row before any balance: from the first UPDATE to the commit a hot account is locked,
+    # so as few round trips as possible go in between (the postings refer to the entry anyway).
+    await session.flush([entry])
     postings = []
     for line in sorted(lines, key=lambda line: line.account.id):
         account = line.account
@@ -100,7 +112,6 @@ async def post(session: AsyncSession, *, kind: str, lines: list[Line], memo: str
         postings.append(Posting(entry_id=entry.id, ledger_account_id=account.id, amount=line.amount,
                                 currency=account.currency, balance_after=new_balance,
                                 counterparty_id=line.counterparty_id))
-    await session.flush([entry])  # the entry's row first: the postings refer to it
     session.add_all(postings)
     await session.flush(postings)
     return entry

@@ -52,10 +52,9 @@ async def send(session: AsyncSession, settings: Settings, *, sender: Account, re
     # account's next payment waits that long.
     await notify_payment(session, recipient_id=recipient.id, actor_id=sender.id, kind="payment_received",
                          payment_id=transfer.id)
-    source = await ledger.member_account(session, sender.id, currency)
+    source, target = await ledger.member_accounts(session, [sender.id, recipient.id], currency)
     await ledger.move(session, kind="transfer", memo=note, reference_id=transfer.id, amount=amount, source=source,
-                      target=await ledger.member_account(session, recipient.id, currency),
-                      source_party=recipient.id, target_party=sender.id)
+                      target=target, source_party=recipient.id, target_party=sender.id)
     await guard.check_daily_limit(session, settings, source)
     return transfer
 

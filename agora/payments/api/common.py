@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.accounts.auth import member, rate_limited
 from agora.accounts.idempotency import KEEP_FOR, MAX_KEY, fingerprint, live_record
 from agora.accounts.oauth import Grant
-from agora.kit.db import insert_once
+from agora.kit.db import insert_unless_exists
 from agora.kit.errors import AgoraError
+from agora.kit.ids import new_id
 from agora.kit.money import MoneyError, parse_amount, parse_currency
 from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
@@ -138,38 +139,46 @@ def _retryable(error: DBAPIError) -> bool:
 class _KeyTaken(Exception):
     """Another request with this Idempotency-Key committed first: replay its answer instead."""
 
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__(record.key)
+        # Plain values: the transaction rolls back on the way out, and that expires the ORM object.
+        self.request_hash = record.request_hash
+        self.response: dict[str, Any] | None = record.response
+
 
 Work = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 
 
-def _replay(record: IdempotencyRecord, request_hash: str) -> JSONResponse:
-    if record.request_hash != request_hash:
+def _replay(taken: _KeyTaken, request_hash: str) -> JSONResponse:
+    if taken.request_hash != request_hash:
         raise wrong_state("Keys for idempotent requests can only be used with the same parameters they were "
                           "first used with", code="idempotency_key_in_use")
-    if record.response is None:  # committed without an answer: cannot happen, but never move money twice
+    if taken.response is None:  # committed without an answer: cannot happen, but never move money twice
         raise wrong_state("A request with this Idempotency-Key is still being processed", code="idempotency_key_in_use")
-    return JSONResponse(record.response["body"], status_code=record.response["status"],
+    return JSONResponse(taken.response["body"], status_code=taken.response["status"],
                         headers={"Idempotent-Replayed": "true"})
 
 
-async def _claim_key(session: AsyncSession, account_id: int, scope: str, key: str, request_hash: str
-                     ) -> IdempotencyRecord:
-    """Insert the key's record, first thing in the money's transaction; `_KeyTaken` if another has it."""
-    def fresh() -> IdempotencyRecord:
-        return IdempotencyRecord(account_id=account_id, scope=scope, key=key, request_hash=request_hash,
-                                 resource_id=0)
-
-    record = fresh()
-    if await insert_once(session, record):
-        return record
-    # A record past its 24 hours still holds the unique key: clear it (only an expired one) and retry.
-    cleared = await session.execute(delete(IdempotencyRecord).where(
+async def _claim_key(session: AsyncSession, account_id: int, scope: str, key: str, request_hash: str) -> int:
+    """Insert the key's record, first thing in the money's transaction, and return its id; `_KeyTaken`
+    with the other request's record if it has the key. One `INSERT … ON CONFLICT DO NOTHING`, so a
+    new key (every payment but a retry) costs one statement and no savepoint."""
+    values = {"id": new_id(), "account_id": account_id, "scope": scope, "key": key, "request_hash": request_hash,
+              "resource_id": 0}
+    table = IdempotencyRecord.__table__
+    if await insert_unless_exists(session, table, values):  # type: ignore[arg-type]
+        return values["id"]
+    found = await live_record(session, account_id=account_id, scope=scope, key=key)
+    if found is not None:
+        raise _KeyTaken(found)
+    # A record past its 24 hours still holds the unique key: clear it (only an expired one) and claim anew.
+    await session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.account_id == account_id, IdempotencyRecord.scope == scope,
         IdempotencyRecord.key == key, IdempotencyRecord.created_at <= utcnow() - KEEP_FOR))
-    record = fresh()
-    if cleared.rowcount and await insert_once(session, record):
-        return record
-    raise _KeyTaken
+    values["id"] = new_id()
+    if await insert_unless_exists(session, table, values):  # type: ignore[arg-type]
+        return values["id"]
+    raise AgoraError("The payment could not be completed; retry with the same Idempotency-Key")
 
 
 async def action_once(request: Request, grant: Grant, *, operation: str, act: Work) -> JSONResponse:
@@ -192,19 +201,15 @@ async def run_once(request: Request, grant: Grant, *, operation: str, params: di
     db = runtime_of(request).db
     account_id = grant.account.id
     for attempt in range(ATTEMPTS):
-        async with db.transaction(write=False) as session:
-            found = await live_record(session, account_id=account_id, scope=operation, key=key)
-        if found is not None:
-            return _replay(found, request_hash)
         try:
             async with db.transaction() as session:
-                record = await _claim_key(session, account_id, operation, key, request_hash)
+                record_id = await _claim_key(session, account_id, operation, key, request_hash)
                 body = await work(session)
-                await session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record.id).values(
+                await session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id).values(
                     response={"status": status, "body": body}, resource_id=int(body.get("id") or 0)))
             return JSONResponse(body, status_code=status)
-        except _KeyTaken:
-            continue  # the other request committed: the next pass replays its answer
+        except _KeyTaken as taken:  # nothing was written: the transaction only found the other's record
+            return _replay(taken, request_hash)
         except DBAPIError as error:
             if not _retryable(error) or attempt == ATTEMPTS - 1:
                 raise

@@ -15,7 +15,6 @@ from agora.kit.http import page_params, paged, path_id
 from agora.kit.ids import parse_id
 from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
-from agora.models import Account
 from agora.payments import guard, transfers
 from agora.payments.api.common import (
     AMOUNT,
@@ -36,7 +35,7 @@ from agora.payments.api.common import (
     run_once,
     text_param,
 )
-from agora.payments.entities import render_transfer, render_transfers
+from agora.payments.entities import render_transfer, render_transfers, transfer_json
 from agora.payments.errors import invalid
 from agora.payments.members import counterparty
 
@@ -74,10 +73,11 @@ async def create_transfer(request: Request, grant: Grant = Depends(WRITE)) -> JS
 
     async def work(session: Any) -> dict[str, Any]:
         recipient = await counterparty(session, payer_id=grant.account.id, to=params.get("to"))
-        sender = await session.get_one(Account, grant.account.id)
+        # The payer is the token's account, already loaded: the hot path reads no row it has in hand.
+        sender = grant.account
         transfer = await transfers.send(session, settings, sender=sender, recipient=recipient, amount=amount,
                                         currency=currency, note=note, emoji=emoji)
-        return await render_transfer(session, transfer, settings, viewer_id=grant.account.id)
+        return transfer_json(transfer, {sender.id: sender, recipient.id: recipient}, settings, viewer_id=sender.id)
 
     return await run_once(request, grant, operation="transfers.create", params=params, work=work)
 
