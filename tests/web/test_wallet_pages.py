@@ -85,6 +85,19 @@ async def test_the_same_form_sent_twice_pays_once(client, alice: Member, bob: Me
     assert await available(client, bob) == 500 and await available(client, alice) == 9500
 
 
+async def test_the_same_split_form_sent_twice_asks_once(client, alice: Member, bob: Member) -> None:
+    await signed_in(client, alice)
+    page = await client.get("/wallet")
+    form = page.text[page.text.index('action="/wallet/requests"'):]
+    data = {"csrf": csrf_of(page.text), "key": KEY.search(form).group(1), "from": "bob", "amount": "12.00",
+            "currency": "usd", "note": "pizza", "split": "1"}
+    first = await client.post("/wallet/requests", data=data)
+    again = await client.post("/wallet/requests", data=data)  # a double click
+    assert first.status_code == again.status_code == 303
+    asked = await client.get("/api/v1/payment_requests", headers=alice.headers)
+    assert [r["amount"] for r in asked.json()] == [600]  # one request: bob's half
+
+
 async def test_refusals_show_on_the_page_and_move_nothing(client, alice: Member, bob: Member) -> None:
     await pay(client, alice, "/api/v1/wallet/top_up", amount=1000, currency="usd")
     await signed_in(client, alice)

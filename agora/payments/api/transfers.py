@@ -7,14 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.oauth import Grant
 from agora.chat.messages import checked_emoji
+from agora.config import Settings
 from agora.kit.errors import AgoraError
 from agora.kit.http import page_params, paged, path_id
 from agora.kit.ids import parse_id
 from agora.kit.params import request_params
 from agora.kit.runtime import runtime_of
+from agora.models import Account
 from agora.payments import guard, transfers
 from agora.payments.api.common import (
     AMOUNT,
@@ -26,6 +29,7 @@ from agora.payments.api.common import (
     STRIPE_SHAPED,
     TEXT,
     WRITE,
+    Work,
     action_once,
     amount_param,
     created_range,
@@ -53,6 +57,19 @@ def checked_payment_emoji(raw: Any) -> str:
         raise invalid("emoji must be one emoji", param="emoji") from None
 
 
+def send_work(settings: Settings, *, payer: Account, to: Any, amount: int, currency: str, note: str, emoji: str
+              ) -> Work:
+    """The unit of work of a direct transfer, for `run_once` (the API) and `run_keyed` (the web page)."""
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        recipient = await counterparty(session, payer_id=payer.id, to=to)
+        # The payer is the signed-in account, already loaded: the hot path reads no row it has in hand.
+        transfer = await transfers.send(session, settings, sender=payer, recipient=recipient, amount=amount,
+                                        currency=currency, note=note, emoji=emoji)
+        return transfer_json(transfer, {payer.id: payer, recipient.id: recipient}, settings, viewer_id=payer.id)
+
+    return work
+
+
 @router.post("/api/v1/transfers", dependencies=LIMITED, openapi_extra=documented(
     required=("to", "amount"), to=MEMBER, amount=AMOUNT, currency=CURRENCY, note=TEXT, emoji=TEXT, pin=PIN))
 async def create_transfer(request: Request, grant: Grant = Depends(WRITE)) -> JSONResponse:
@@ -71,13 +88,8 @@ async def create_transfer(request: Request, grant: Grant = Depends(WRITE)) -> JS
     await guard.check_pin(runtime.db, settings, account_id=grant.account.id, pin=params.get("pin"), amount=amount,
                           currency=currency)
 
-    async def work(session: Any) -> dict[str, Any]:
-        recipient = await counterparty(session, payer_id=grant.account.id, to=params.get("to"))
-        # The payer is the token's account, already loaded: the hot path reads no row it has in hand.
-        sender = grant.account
-        transfer = await transfers.send(session, settings, sender=sender, recipient=recipient, amount=amount,
-                                        currency=currency, note=note, emoji=emoji)
-        return transfer_json(transfer, {sender.id: sender, recipient.id: recipient}, settings, viewer_id=sender.id)
+    work = send_work(settings, payer=grant.account, to=params.get("to"), amount=amount, currency=currency,
+                     note=note, emoji=emoji)
 
     return await run_once(request, grant, operation="transfers.create", params=params, work=work)
 

@@ -22,9 +22,8 @@ from agora.kit.http import page_params
 from agora.kit.ids import parse_id
 from agora.kit.pagination import PageParams
 from agora.kit.runtime import runtime_of
-from agora.models import Account
 from agora.payments import funding, guard, ledger, transfers
-from agora.payments.api.transfers import checked_payment_emoji
+from agora.payments.api.transfers import checked_payment_emoji, send_work
 from agora.payments.entities import render_transfer, render_transfers, wallet_json
 from agora.payments.members import counterparty
 from agora.payments.statement import StatementFilter, statement_csv
@@ -123,13 +122,8 @@ async def send(request: Request, viewer: Viewer = Depends(require_viewer)) -> Re
             await counterparty(session, payer_id=viewer.id, to=to)  # who, before the PIN is asked
         await guard.check_pin(runtime.db, settings, account_id=viewer.id, pin=pin, amount=amount, currency=currency)
 
-        async def work(session: Any) -> dict[str, Any]:
-            recipient = await counterparty(session, payer_id=viewer.id, to=to)
-            sender = await session.get_one(Account, viewer.id)
-            transfer = await transfers.send(session, settings, sender=sender, recipient=recipient, amount=amount,
-                                            currency=currency, note=note, emoji=emoji)
-            return await render_transfer(session, transfer, settings, viewer_id=viewer.id)
-
+        work = send_work(settings, payer=viewer.account, to=to, amount=amount, currency=currency, note=note,
+                         emoji=emoji)
         body = await wallet_data.run_keyed(request, viewer, operation="transfers.create", key=form["key"],
                                            params=params, work=work)
     except AgoraError as error:

@@ -35,7 +35,7 @@ async def ask(request: Request, viewer: Viewer = Depends(require_viewer)) -> Res
     raw = await request.form()
     runtime = runtime_of(request)
     settings = runtime.settings
-    form = {name: forms.text(raw, name, limit=1000) for name in ("from", "amount", "currency", "note", "split")}
+    form = {name: forms.text(raw, name, limit=1000) for name in ("from", "amount", "currency", "note", "split", "key")}
     errors: FieldErrors = {}
     currency = read_currency(form["currency"], settings, errors)
     amount = read_amount(form["amount"], currency, errors)
@@ -51,12 +51,19 @@ async def ask(request: Request, viewer: Viewer = Depends(require_viewer)) -> Res
         return await wallet_page_with(request, viewer, which="ask", form=form, errors=errors, status=422)
     try:
         note = transfers.checked_note(form["note"])
-        async with runtime.db.transaction() as session:
+
+        async def work(session: AsyncSession) -> dict[str, Any]:
             asked = await requests.payers(session, requester_id=viewer.id, named=names)
             # A split counts the requester in: their share is the last (smallest), as the API gives it.
             amounts = requests.equal_shares(amount, len(asked) + 1)[:len(asked)] if split else [amount] * len(asked)
-            await requests.create(session, requester_id=viewer.id, asked=asked, amounts=amounts,
-                                  currency=currency, note=note)
+            made = await requests.create(session, requester_id=viewer.id, asked=asked, amounts=amounts,
+                                         currency=currency, note=note)
+            return {"id": str(made[0].id), "object": "list", "data": [str(r.id) for r in made]}
+
+        # Keyed like every money form: a double click or a resubmitted page asks once, not twice.
+        await wallet_data.run_keyed(request, viewer, operation="payment_requests.create", key=form["key"],
+                                    params={"from": names, "amount": amount, "currency": currency.lower(),
+                                            "note": note, "split": split}, work=work)
     except AgoraError as error:
         refused(error, settings, currency, errors)
         if str(error.details.get("param") or "").startswith("from") or "to" in errors:  # who was named
