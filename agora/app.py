@@ -36,6 +36,10 @@ from agora.payments.api import wallet as wallet_api
 from agora.payments.api.common import wants_stripe_errors
 from agora.payments.errors import stripe_body
 from agora.payments.expiry import sweep_forever
+from agora.search.api import for_you as for_you_api
+from agora.search.api import search as search_api
+from agora.search.api import trends as trends_api
+from agora.search.embedder import start_embedder
 from agora.social.api import graph as graph_api
 from agora.social.api import notifications as notifications_api
 from agora.social.api import statuses as statuses_api
@@ -59,11 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Chat transfers, red packets and holds that waited too long go back to their senders.
         sweeper = asyncio.create_task(sweep_forever(runtime.db, settings.payments_sweep_seconds)) \
             if settings.payments_sweep_seconds > 0 else None
+        # New and edited posts get their sentence embeddings in the background, within seconds.
+        embedder = start_embedder(runtime) if settings.embedder_enabled else None
         backend = "sqlite" if settings.is_sqlite else "postgresql"
         log.info("agora started", extra={"base_url": settings.base_url, "database": backend})
         try:
             yield
         finally:
+            if embedder is not None:
+                await embedder.stop()
             if sweeper is not None:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -78,10 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CompressionMiddleware, streaming_paths=("/api/v1/streaming", LIVE_PATH))
 
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
-    for router in (graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
+    # search_api first: its /api/v1/accounts/search must win over /api/v1/accounts/{id}.
+    for router in (search_api.router, graph_api.router, accounts_api.router, oauth_api.router, statuses_api.router,
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
                    chat_api.router, streaming_api.router, wallet_api.router, transfers_api.router,
-                   payment_requests_api.router, holds_api.router, chat_money_api.router):
+                   payment_requests_api.router, holds_api.router, chat_money_api.router, trends_api.router,
+                   for_you_api.router):
         app.include_router(router)
     web_app.install(app)  # the browser's pages, and `/`
 

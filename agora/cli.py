@@ -22,6 +22,8 @@ admin = typer.Typer(help="Operator tasks.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 payments = typer.Typer(help="The wallet: audit the ledger, return expired payments.", no_args_is_help=True)
 app.add_typer(payments, name="payments")
+search = typer.Typer(help="Search: rebuild the keyword index, embed posts for semantic search.", no_args_is_help=True)
+app.add_typer(search, name="search")
 console = Console(stderr=True)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -166,6 +168,33 @@ def payments_expire() -> None:
 
     returned = asyncio.run(run())
     console.print(", ".join(f"{count} {name.replace('_', ' ')}" for name, count in returned.items()) + " returned")
+
+
+@search.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the keyword index of every post (after a restore, or a tokenizer change).
+
+    Search keeps working meanwhile: the index is replaced in one transaction."""
+    from agora.search.indexing import reindex_all
+
+    count = in_transaction(Settings(), reindex_all)
+    console.print(f"[green]reindexed[/green] {count} posts")
+
+
+@search.command("embed")
+def search_embed() -> None:
+    """Embed every post that has no up-to-date vector now (the server also does this in the background)."""
+    from agora.kit.db import Database
+    from agora.search.embedder import embed_missing
+
+    async def run() -> int:
+        db = Database(Settings().resolved_database_url)
+        try:
+            return await embed_missing(db)
+        finally:
+            await db.dispose()
+
+    console.print(f"[green]embedded[/green] {asyncio.run(run())} posts")
 
 
 def main() -> None:

@@ -81,8 +81,39 @@ class Settings(BaseSettings):
     hold_ttl_hours: float = 7 * 24.0  # as a card authorisation: a hold nobody captures expires
     hold_max_ttl_hours: float = 30 * 24.0
     payments_sweep_seconds: float = 30.0  # how often expired transfers, packets and holds are returned
+
+    # Semantic search: the background embedder (all-MiniLM-L6-v2 on the CPU, ~200 posts/s on 2 cores).
+    embedder_enabled: bool = True  # off: no vectors are made, semantic search finds only what exists
+    embedder_batch_size: int = 32
+    embedder_interval_seconds: float = 1.0  # poll between wake-ups (posts made by other processes)
+    embedder_sweep_seconds: float = 60.0  # how often every post is checked (old posts edited elsewhere)
     rate_limit_payments: int = 120  # money-moving requests per member per window
     rate_limit_payments_window: int = 60
+
+    # Trends (agora/search/trends.py): Mastodon's Trends::Tags / Trends::Statuses, made stateless.
+    # Thresholds are lower than Mastodon's 5: a single server has no fediverse feeding its trends.
+    trends_cache_seconds: float = 60.0  # each process recomputes at most this often; 0 disables
+    trends_tag_min_accounts: int = 3  # distinct accounts today before a tag can trend
+    trends_tag_baseline_days: int = 7  # "expected" is the average of this many previous days
+    trends_tag_halflife_hours: float = 4.0  # a tag's score halves this long after its peak
+    trends_status_window_hours: float = 72.0  # trending posts come from this recent a window
+    trends_status_halflife_hours: float = 6.0  # each favourite, boost or reply counts half after this
+    trends_status_min_engagements: int = 3  # favourites + boosts + replies by others, in the window
+    trends_status_per_author: int = 2  # at most this many trending posts by one member
+
+    # "For you" (agora/search/for_you*.py): X's published heavy-ranker weights, on what Agora can estimate.
+    for_you_weight_favourite: float = 0.5
+    for_you_weight_reblog: float = 1.0
+    for_you_weight_reply: float = 13.5
+    for_you_weight_good_click: float = 11.0  # estimated from bookmarks
+    for_you_weight_reply_engaged_by_author: float = 75.0
+    for_you_weight_negative: float = -74.0  # estimated from the mutes and blocks an author receives
+    for_you_halflife_hours: float = 12.0  # a post's score halves every this many hours of age
+    for_you_in_network_boost: float = 1.5  # posts by accounts the member follows
+    for_you_author_decay: float = 0.5  # each further post by one author: (1-floor)*decay^n + floor
+    for_you_author_floor: float = 0.25
+    for_you_window_days: float = 3.0  # candidates from followed accounts and their likes: this recent
+    for_you_snapshot_seconds: float = 600.0  # a ranking is kept this long per member for paging
 
     access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon
     streaming_heartbeat_seconds: float = 15.0

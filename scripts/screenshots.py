@@ -113,6 +113,9 @@ def main() -> None:
                 shoot(page, args.out, f"{size_name}-chat", "/chat")
                 shoot(page, args.out, f"{size_name}-chat-group", conversation_path(page, "Saturday long run"))
                 shoot(page, args.out, f"{size_name}-settings-profile", "/settings/profile")
+                shoot(page, args.out, f"{size_name}-search", "/search?q=coffee")
+                shoot(page, args.out, f"{size_name}-search-trends", "/search")
+                shoot(page, args.out, f"{size_name}-home-for-you", "/home?feed=for_you")
                 member.close()
 
                 for locale, tag in (("zh-CN", "zh"), ("de-DE", "de")):

@@ -36,11 +36,12 @@ from agora.models.statuses import (
     StatusTag,
     Tag,
 )
+from agora.models.vectors import StatusVector
 
 __all__ = [
     "Account", "Base", "Block", "Bookmark", "ChatEvent", "ChatMessage", "ChatMessageEdit", "ChatReaction",
     "ChatSequence", "Conversation", "ConversationMember", "Favourite", "Follow", "FollowRequest", "Hold",
     "IdempotencyRecord", "JournalEntry", "LedgerAccount", "Marker", "MediaAttachment", "Mention", "Mute",
     "Notification", "OAuthApp", "OAuthCode", "OAuthToken", "PaymentPin", "PaymentRequest", "Posting", "RedPacket",
-    "RedPacketClaim", "Status", "StatusEdit", "StatusPin", "StatusTag", "Tag", "Transfer",
+    "RedPacketClaim", "Status", "StatusEdit", "StatusPin", "StatusTag", "StatusVector", "Tag", "Transfer",
 ]

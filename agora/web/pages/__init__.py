@@ -9,6 +9,7 @@ from agora.web.pages import (
     notifications,
     places,
     profiles,
+    search,
     settings,
     thread,
     timelines,
@@ -19,6 +20,6 @@ from agora.web.pages import (
 
 # Order matters where paths overlap: every fixed path (/@name/followers, /@name/media …) comes
 # before the thread's /@name/{status_id}.
-ROUTERS = [places.router, auth.router, live.router, compose.router, timelines.router, notifications.router,
-           chat.router, chat_actions.router, wallet.router, wallet_requests.router, wallet_chat.router,
-           settings.router, profiles.router, thread.router]
+ROUTERS = [places.router, auth.router, live.router, compose.router, timelines.router, search.router,
+           notifications.router, chat.router, chat_actions.router, wallet.router, wallet_requests.router,
+           wallet_chat.router, settings.router, profiles.router, thread.router]

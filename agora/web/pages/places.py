@@ -1,6 +1,6 @@
-"""The front door (`/`) and the places in the navigation that later features fill: search and
-the assistant (the wallet has its own pages, `pages/wallet.py`). Each says honestly what it will
-be rather than pretending."""
+"""The front door (`/`) and the places in the navigation that later features fill: the assistant
+(the wallet and search have their own pages, `pages/wallet.py`, `pages/search.py`). Each says
+honestly what it will be rather than pretending."""
 
 from __future__ import annotations
 
@@ -38,5 +38,4 @@ def _soon(path: str, title: str, lead: str) -> None:
     router.add_api_route(path, place, methods=["GET"], name=f"soon:{path}")
 
 
-_soon("/search", N_("Search"), N_("Find posts, people and hashtags."))
 _soon("/assistant", N_("Assistant"), N_("Ask questions and get answers that cite the community's posts."))

@@ -1,4 +1,5 @@
-"""Timelines in the browser: home, explore (the public timeline), hashtags and bookmarks.
+"""Timelines in the browser: home (Following, or For you), explore (the public timeline), hashtags
+and bookmarks. Home and explore carry the trends panel in their side column.
 
 Each answers three ways: the whole page; only the posts plus the next "more" link when infinite
 scroll asks (`X-Agora-Fragment: list`); only the posts newer than `since_id` when the live
@@ -16,8 +17,10 @@ from agora.kit.runtime import runtime_of
 from agora.models import Bookmark
 from agora.social import statuses, timelines
 from agora.web.feeds import answer_posts, next_page_url, read_feed, with_state
+from agora.web.home_feeds import for_you_posts, home_feed_choice, remember_home_feed
 from agora.web.i18n import gettext as _
 from agora.web.render import fragment_kind, prepare
+from agora.web.search_data import side_trends
 from agora.web.session import Viewer, current_viewer, require_viewer, verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(prepare), Depends(verify_csrf)])
@@ -26,16 +29,24 @@ NEW_POSTS_LIMIT = 40
 
 @router.get("/home")
 async def home(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
+    # The live "new posts" bar belongs to Following: a ranked feed has no "newer than" to show.
+    choice = "following" if fragment_kind(request) == "new" else home_feed_choice(request)
     params = page_params(request)
     if fragment_kind(request) == "new":
         # Newest first, at most one screenful: the bar shows what arrived since the page loaded.
         params = PageParams(limit=NEW_POSTS_LIMIT, since_id=params.since_id)
     async with runtime_of(request).db.transaction(write=False) as session:
-        feed = timelines.home_feed(viewer.id, following_count=viewer.account.following_count)
-        posts = await read_feed(session, request, feed=feed, viewer_id=viewer.id, page=params)
+        if choice == "for_you":
+            posts = await for_you_posts(session, request, viewer_id=viewer.id, page=params)
+        else:
+            feed = timelines.home_feed(viewer.id, following_count=viewer.account.following_count)
+            posts = await read_feed(session, request, feed=feed, viewer_id=viewer.id, page=params)
         if fragment_kind(request) == "new":
             posts.more_url = None
-    return await answer_posts(request, "home.html", posts)
+        trends = await side_trends(session, request, viewer.id)
+    response = await answer_posts(request, "home.html", posts, feed=choice, trends=trends)
+    remember_home_feed(request, response, choice)
+    return response
 
 
 @router.get("/explore")
@@ -44,8 +55,9 @@ async def explore(request: Request) -> Response:
     viewer_id = viewer.id if viewer else None
     async with runtime_of(request).db.transaction(write=False) as session:
         posts = await read_feed(session, request, feed=timelines.public_feed(viewer_id), viewer_id=viewer_id)
+        trends = await side_trends(session, request, viewer_id)
     return await answer_posts(request, "feed.html", posts, title=_("Explore"),
-                         lead=_("Public posts from everyone on this server, newest first."))
+                         lead=_("Public posts from everyone on this server, newest first."), trends=trends)
 
 
 @router.get("/tags/{tag}")

@@ -1,0 +1,1 @@
+"""Mastodon client API routes for search and discovery."""
