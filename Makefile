@@ -41,6 +41,7 @@ bench: dev
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/payments.py
+	$(BIN)/python bench/search.py
 
 ## make messages: extract the web app's interface text and merge it into the de and zh_Hans catalogs
 messages: dev

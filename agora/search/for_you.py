@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -46,13 +46,13 @@ MAX_SNAPSHOTS = 5_000
 
 @dataclass(frozen=True, slots=True)
 class ForYouConfig:
-    """The knobs, from Settings (`AGORA_FOR_YOU_*`); defaults match Settings' defaults."""
+    """The knobs, from Settings (`AGORA_FOR_YOU_*`): their defaults live there, and only there."""
 
-    weights: Weights = field(default_factory=Weights)
-    shape: Shape = field(default_factory=Shape)
-    window_days: float = 3.0
-    snapshot_seconds: float = 600.0
-    trends: trends.TrendConfig = trends.DEFAULT_CONFIG
+    weights: Weights
+    shape: Shape
+    window_days: float
+    snapshot_seconds: float
+    trends: trends.TrendConfig
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ForYouConfig:
@@ -71,7 +71,7 @@ class ForYouConfig:
         )
 
 
-DEFAULT_CONFIG = ForYouConfig()
+DEFAULT_CONFIG = ForYouConfig.from_settings(Settings.model_construct())  # the defaults, no environment
 
 # Per database engine (two apps in one process never share), then per (member, config).
 _snapshots: WeakKeyDictionary[Any, OrderedDict[Any, tuple[float, array[int]]]] = WeakKeyDictionary()

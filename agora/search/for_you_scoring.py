@@ -58,22 +58,22 @@ AFFINITY_LOOKBACK_DAYS = 30
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    favourite: float = 0.5
-    reblog: float = 1.0
-    reply: float = 13.5
-    good_click: float = 11.0
-    reply_engaged_by_author: float = 75.0
-    negative: float = -74.0
+    favourite: float
+    reblog: float
+    reply: float
+    good_click: float
+    reply_engaged_by_author: float
+    negative: float
 
 
 @dataclass(frozen=True, slots=True)
 class Shape:
     """The non-engagement parts of the score."""
 
-    halflife_hours: float = 12.0
-    in_network_boost: float = 1.5
-    author_decay: float = 0.5
-    author_floor: float = 0.25
+    halflife_hours: float
+    in_network_boost: float
+    author_decay: float
+    author_floor: float
 
 
 @dataclass(slots=True)

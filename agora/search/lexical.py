@@ -41,6 +41,7 @@ from sqlalchemy.sql import column, table
 
 from agora.accounts.service import hidden_accounts
 from agora.kit.db import unindexed
+from agora.kit.http import MAX_OFFSET  # deeper than anyone pages: keeps a request from sorting the whole index
 from agora.models import Account, Status, StatusTag, Tag
 from agora.search.indexing import is_sqlite, quote_lexeme
 from agora.search.query import MAX_QUERY_CHARS, BadQuery, SearchQuery
@@ -51,7 +52,6 @@ from agora.social.visibility import blocked_either_way, followed_by, not_muted, 
 STATUS_FTS = table("status_fts", column("rowid"))
 STATUS_SEARCH = table("status_search", column("status_id"), column("document"))
 MAX_LIMIT = 100
-MAX_OFFSET = 10_000  # deeper than anyone pages; keeps a request from sorting the whole index
 
 
 def _page(limit: int, offset: int) -> tuple[int, int]:

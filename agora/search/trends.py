@@ -75,16 +75,16 @@ _KIND_WEIGHTS = {0: FAVOURITE_WEIGHT, 1: REBLOG_WEIGHT, 2: REPLY_WEIGHT}
 
 @dataclass(frozen=True, slots=True)
 class TrendConfig:
-    """The knobs, from Settings (`AGORA_TRENDS_*`); defaults match Settings' defaults."""
+    """The knobs, from Settings (`AGORA_TRENDS_*`): their defaults live there, and only there."""
 
-    cache_seconds: float = 60.0
-    tag_min_accounts: int = 3
-    tag_baseline_days: int = 7
-    tag_halflife_hours: float = 4.0
-    status_window_hours: float = 72.0
-    status_halflife_hours: float = 6.0
-    status_min_engagements: int = 3
-    status_per_author: int = 2
+    cache_seconds: float
+    tag_min_accounts: int
+    tag_baseline_days: int
+    tag_halflife_hours: float
+    status_window_hours: float
+    status_halflife_hours: float
+    status_min_engagements: int
+    status_per_author: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrendConfig:
@@ -100,7 +100,7 @@ class TrendConfig:
         )
 
 
-DEFAULT_CONFIG = TrendConfig()
+DEFAULT_CONFIG = TrendConfig.from_settings(Settings.model_construct())  # the defaults, no environment
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from agora.accounts.entities import account_json
 from agora.accounts.oauth import Grant
 from agora.config import Settings
 from agora.kit.errors import Forbidden, Unauthorized, Unprocessable
-from agora.kit.http import truthy
+from agora.kit.http import offset_params, truthy
 from agora.kit.ids import parse_id
 from agora.kit.runtime import runtime_of
 from agora.models import Account, Tag
@@ -49,25 +49,6 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 ACCOUNTS_DEFAULT_LIMIT = 40  # /api/v1/accounts/search: Mastodon's defaults
 ACCOUNTS_MAX_LIMIT = 80
-MAX_OFFSET = lexical.MAX_OFFSET
-
-
-def _int(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:  # also a 5,000-digit number, which int() refuses
-        raise Unprocessable(f"{name} must be an integer") from None
-
-
-def _limit_offset(request: Request, *, default: int, maximum: int) -> tuple[int, int]:
-    limit = max(1, min(_int(request, "limit", default), maximum))  # clamped, as every list in the API
-    offset = _int(request, "offset", 0)
-    if not 0 <= offset <= MAX_OFFSET:
-        raise Unprocessable(f"offset must be between 0 and {MAX_OFFSET}")
-    return limit, offset
 
 
 def _id(request: Request, name: str) -> int | None:
@@ -136,7 +117,7 @@ async def search_v2(request: Request) -> JSONResponse:
     kind = _choice(request, "type", TYPES, None)
     mode = _choice(request, "mode", hybrid.MODES, "hybrid")
     sort = _choice(request, "sort", hybrid.SORTS, "top")
-    limit, offset = _limit_offset(request, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    limit, offset = offset_params(request, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     account_id, max_id, min_id = _id(request, "account_id"), _id(request, "max_id"), _id(request, "min_id")
     following = truthy(request.query_params.get("following"))
     viewer = await _searcher(request)
@@ -166,7 +147,7 @@ async def search_v2(request: Request) -> JSONResponse:
 @router.get("/api/v1/accounts/search")
 async def search_accounts(request: Request, grant: Grant = Depends(member("read:accounts"))) -> JSONResponse:
     q = _q(request)
-    limit, offset = _limit_offset(request, default=ACCOUNTS_DEFAULT_LIMIT, maximum=ACCOUNTS_MAX_LIMIT)
+    limit, offset = offset_params(request, default=ACCOUNTS_DEFAULT_LIMIT, maximum=ACCOUNTS_MAX_LIMIT)
     following = truthy(request.query_params.get("following"))
     runtime = runtime_of(request)
     async with runtime.db.transaction(write=False) as session:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from agora.accounts.auth import optional_viewer
 from agora.accounts.service import tag_url
 from agora.config import Settings
-from agora.kit.errors import Unprocessable
+from agora.kit.http import offset_params
 from agora.kit.runtime import runtime_of
 from agora.search import trends
 from agora.social.entities import render_statuses
@@ -24,28 +24,6 @@ from agora.social.statuses import load
 
 router = APIRouter(tags=["trends"])
 
-MAX_OFFSET = 10_000  # deeper than any trend list goes; bounds what a client can ask for
-
-
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:  # also a 5,000-digit number, which int() refuses
-        raise Unprocessable(f"{name} must be an integer") from None
-
-
-def _paging(request: Request, *, default: int, maximum: int) -> tuple[int, int]:
-    """`limit` clamped to [1, maximum] as every list in the API does; `offset` a count from 0."""
-    limit = max(1, min(_int_param(request, "limit", default), maximum))
-    offset = _int_param(request, "offset", 0)
-    if offset < 0:
-        raise Unprocessable("offset must not be negative")
-    if offset > MAX_OFFSET:
-        raise Unprocessable(f"offset must be at most {MAX_OFFSET}")
-    return limit, offset
 
 
 def _respond(request: Request, body: list[Any], *, limit: int, offset: int) -> JSONResponse:
@@ -75,7 +53,7 @@ def tag_json(tag_id: int, name: str, history: tuple[trends.DayUse, ...], setting
 
 
 async def _tags(request: Request) -> JSONResponse:
-    limit, offset = _paging(request, default=10, maximum=20)
+    limit, offset = offset_params(request, default=10, maximum=20)
     viewer = await optional_viewer(request)
     runtime = runtime_of(request)
     config = trends.TrendConfig.from_settings(runtime.settings)
@@ -98,7 +76,7 @@ async def trends_alias(request: Request) -> JSONResponse:
 
 @router.get("/api/v1/trends/statuses")
 async def trending_statuses(request: Request) -> JSONResponse:
-    limit, offset = _paging(request, default=20, maximum=40)
+    limit, offset = offset_params(request, default=20, maximum=40)
     viewer = await optional_viewer(request)
     viewer_id = viewer.id if viewer else None
     runtime = runtime_of(request)
@@ -113,5 +91,5 @@ async def trending_statuses(request: Request) -> JSONResponse:
 
 @router.get("/api/v1/trends/links")
 async def trending_links(request: Request) -> JSONResponse:
-    _paging(request, default=10, maximum=20)  # the same answer to bad paging as its siblings
+    offset_params(request, default=10, maximum=20)  # the same answer to bad paging as its siblings
     return JSONResponse([])
