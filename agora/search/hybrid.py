@@ -28,7 +28,7 @@ What each mode does with a parsed query (`query.parse`):
 - quoted phrases: a post found by meaning must also contain each phrase (quotes ask for exact words).
 - `sort="latest"`: the same matches (the best 1,000 of each side), newest first, instead of best first.
 
-Every list is already filtered to what the viewer may find (`lexical._discoverable_posts`), and
+Every list is already filtered to what the viewer may find (`lexical.discoverable_posts`), and
 reading it again here would add nothing: privacy is the two rankers' job, and both share one rule.
 """
 
@@ -56,10 +56,13 @@ SORTS: tuple[Sort, ...] = ("top", "latest")
 RRF_K = 60
 LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.0
-# How deep each list is read before fusing (deeper when the page asked for is deeper). A bound on
-# the work, and a small approximation: a post just below rank 100 in *both* lists (2/161) would have
-# outranked one found only by one list from about rank 20 down; both lists agreeing that deep is rare.
-MIN_DEPTH = 100
+# How deep each list is read before fusing for `top`: the same for every page, because the fused
+# order depends on the depth (a post at keyword rank 105 scores more when read 120 deep than 100
+# deep), so a depth that grew with the offset would repeat or skip posts between pages. `top` is
+# therefore the best TOP_DEPTH posts; `latest` reads deeper. A small approximation besides: a post
+# just below rank 200 in *both* lists would have outranked one found by one list only from about
+# rank 60 down; both lists agreeing that deep is rare.
+TOP_DEPTH = 200
 # Also what `latest` orders: the best 1,000 matches of each side, newest first (a search, not an export).
 MAX_DEPTH = 1000
 LEXICAL_PAGE = lexical.MAX_LIMIT  # the lexical module serves at most this many per call
@@ -142,7 +145,7 @@ async def search_statuses(
     if mode == "lexical" and sort == "top":  # one ranking, nothing to fuse: the page as keyword search pages
         return await lexical.search_status_ids(session, query, viewer_id=viewer_id, limit=limit, offset=offset,
                                                **paging)
-    depth = MAX_DEPTH if sort == "latest" else min(max(MIN_DEPTH, offset + limit), MAX_DEPTH)
+    depth = MAX_DEPTH if sort == "latest" else TOP_DEPTH
     keyword = (await _lexical_ids(session, query, viewer_id=viewer_id, depth=depth, **paging)
                if mode in ("hybrid", "lexical") else [])
     meaning: list[int] = []

@@ -84,6 +84,8 @@ async def unindex_status(session: AsyncSession, status_id: int) -> None:
 async def reindex_all(session: AsyncSession, *, batch: int = 1000) -> int:
     """(Re)index every post, oldest first, in batches; returns how many were indexed. Flushes only:
     the caller commits (one transaction, or call it per batch range from a CLI if that is too big)."""
+    if await is_sqlite(session):  # rows of posts gone by a cascade (PostgreSQL's index cascades itself)
+        await session.execute(text("DELETE FROM status_fts WHERE rowid NOT IN (SELECT id FROM statuses)"))
     count = 0
     after = 0
     while True:

@@ -48,6 +48,9 @@ async def search_status_ids(
     text = text.strip()
     if not text or limit <= 0:
         return []
+    index = index if index is not None else await loaded_index(session)
+    if len(index) == 0:  # nothing embedded (yet, or the embedder is off): no need to run the model
+        return []
     return await search_near(session, await embed_query(text), viewer_id=viewer_id, limit=limit,
                              conditions=conditions, min_similarity=min_similarity, index=index)
 

@@ -77,6 +77,10 @@ def _fold(word: str) -> str:
     return stripped if stripped.isascii() else word
 
 
+def _has_letter_or_digit(token: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in token)
+
+
 def runs(text: str) -> list[tuple[str, bool]]:
     """Maximal runs of word characters, each tagged True when it is a space-less script."""
     folded = unicodedata.normalize("NFKC", text).casefold()
@@ -95,7 +99,9 @@ def _sequence(text: str) -> tuple[list[str], list[str]]:
     singles: list[str] = []
     for run, spaceless in runs(text):
         if not spaceless:
-            tokens.append(_fold(run)[:MAX_TOKEN_CHARS])
+            token = _fold(run)[:MAX_TOKEN_CHARS]
+            if _has_letter_or_digit(token):  # a lone accent or emoji selector folds to nothing to find
+                tokens.append(token)
         elif len(run) == 1:
             tokens.append(run)
         else:

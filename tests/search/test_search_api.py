@@ -216,6 +216,17 @@ async def test_query_syntax_of_the_databases_is_never_executed(client, runtime, 
         assert set(response.json()) == {"accounts", "statuses", "hashtags"}
 
 
+async def test_lone_accents_and_emoji_selectors_are_posted_and_searched(client, runtime, alice, bob) -> None:
+    """A mark with nothing to sit on ("s̶t̶ ̶r̶" strikethrough text, U+FE0F after an emoji) folds to no
+    token at all: PostgreSQL refuses an empty lexeme, which once made such a post a 500."""
+    struck = await post(client, alice, "s\u0336t\u0336 \u0336r\u0336ike and I \u2764\ufe0f it \u0301 too")
+    assert struck["id"] in await status_ids(client, "too", bob, mode="lexical")
+    for q in ("\u0301", "\u2764\ufe0f", "\u0336 too"):
+        response = await client.get("/api/v2/search", params={"q": q, "type": "statuses", "mode": "lexical"},
+                                    headers=bob.headers)
+        assert response.status_code in (200, 422), response.text
+
+
 async def test_a_token_needs_a_read_scope_and_a_wrong_token_is_refused(client, runtime, alice) -> None:
     await post(client, alice, "scoped search post")
     writer = await make_member(runtime, "writer", scopes=("write",))
