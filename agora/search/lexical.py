@@ -20,7 +20,7 @@ Chinese words, and FTS5's trigram tokenizer has the same limit).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     ColumnElement,
@@ -42,6 +42,7 @@ from sqlalchemy.sql import column, table
 from agora.accounts.service import hidden_accounts
 from agora.kit.db import unindexed
 from agora.kit.http import MAX_OFFSET  # deeper than anyone pages: keeps a request from sorting the whole index
+from agora.kit.ids import snowflake_from_ms
 from agora.models import Account, Status, StatusTag, Tag
 from agora.search.indexing import is_sqlite, quote_lexeme
 from agora.search.query import MAX_QUERY_CHARS, BadQuery, SearchQuery
@@ -74,8 +75,9 @@ def tsquery_expression(parts: list[list[str]]) -> str:
     return " & ".join("(" + " <-> ".join(quote_lexeme(t) for t in part) + ")" for part in parts)
 
 
-def _day_start(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _day_start_id(day: date) -> int:
+    """The smallest id a post made on `day` (UTC) can have."""
+    return snowflake_from_ms(int(datetime.combine(day, time.min, tzinfo=UTC).timestamp() * 1000))
 
 
 def discoverable_posts(viewer_id: int | None) -> ColumnElement[bool]:
@@ -104,10 +106,12 @@ def query_filters(query: SearchQuery, *, text_match: bool) -> list[ColumnElement
     for tag in query.tags:  # every tag must be on the post
         conditions.append(Status.id.in_(
             select(StatusTag.status_id).join(Tag, Tag.id == StatusTag.tag_id).where(Tag.name_key == tag)))
+    # Dates as id bounds: a post's id is its creation time (snowflake), and the primary key, unlike
+    # created_at, is indexed — `until:2000-01-01` alone must not scan every post to find none.
     if query.since is not None:
-        conditions.append(Status.created_at >= _day_start(query.since))
+        conditions.append(Status.id >= _day_start_id(query.since))
     if query.until is not None:
-        conditions.append(Status.created_at < _day_start(query.until))
+        conditions.append(Status.id < _day_start_id(query.until))
     if query.lang is not None:  # lang:zh finds zh and zh-CN; lang:zh-cn only zh-CN
         language = func.lower(Status.language)
         conditions.append(or_(language == query.lang, language.like(f"{query.lang}-%")))
