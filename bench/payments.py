@@ -46,7 +46,7 @@ from bench.community import asyncpg_dsn, recreate_postgres
 from bench.load import Server
 from bench.machine import OtherWork, cpu_probe, cpu_share
 from bench.payments_baseline import Pgbench, sqlite_loop
-from bench.payments_load import SERVER_ENV, Backend, Level, load_and_sample, run_audit, seed
+from bench.payments_load import SERVER_ENV, Backend, Level, load_and_sample, run_audit, seed, server_pids
 from bench.payments_report import draw_chart, print_table, write_markdown
 
 DEFAULT_PG = f"postgresql+asyncpg://postgres@127.0.0.1:5432/agora_bench_{os.getpid()}"
@@ -117,6 +117,8 @@ def agora_levels(backend: Backend, url: str, workdir: Path, args: argparse.Names
             level = Level(backend.name, "agora", clients)
             log(f"{backend.name}: Agora, {clients} clients, {args.warmup:g}s warm-up + {args.seconds:g}s")
             level.server_pid = server.proc.pid if server.proc else None
+            if level.server_pid:  # its workers are the server too, not "other processes"
+                OtherWork.mine.update(server_pids(level.server_pid))
             with watched(level):
                 backend.sent += asyncio.run(load_and_sample(server.url, members, level, seconds=args.seconds,
                                                             warmup=args.warmup, rng=rng, pg=pg))

@@ -283,12 +283,16 @@ async def load_and_sample(base_url: str, members: list[Member], level: Level, *,
         await sampler
 
 
-def server_cpu(pid: int) -> float:
-    """CPU-seconds the server has used so far: its process and, under `--workers`, its worker processes
-    (uvicorn's supervisor forks them; /proc lists a task's children)."""
+def server_pids(pid: int) -> list[int]:
+    """The server's process and, under `--workers`, its worker processes (uvicorn's supervisor forks
+    them; /proc lists a task's children)."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
-    pids = [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
-    return sum(process_cpu(p) or 0.0 for p in pids)
+    return [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+
+
+def server_cpu(pid: int) -> float:
+    """CPU-seconds the server has used so far, all its processes together."""
+    return sum(process_cpu(p) or 0.0 for p in server_pids(pid))
 
 
 async def run_audit(database_url: str) -> AuditReport:
