@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
+import agora.search  # noqa: F401  (the demo's posts are indexed as they are written)
 from agora.accounts import service as accounts
 from agora.accounts.secrets import Passwords
 from agora.config import Settings

@@ -1,8 +1,9 @@
 """Keeping the keyword index in step with posts, inside the transaction that writes the post.
 
-`statuses.create/edit/delete_status` call `index_status` / `unindex_status` before they return, so a
-post is findable the moment its transaction commits and gone the moment its deletion does — and if
-the write rolls back, so does the index change.
+`keep_index` listens to the social package's in-transaction event (`social.events.on_status_written`:
+every post created, edited or deleted), so a post is findable the moment its transaction commits and
+gone the moment its deletion does — and if the write rolls back, so does the index change. Importing
+`agora.search` subscribes it.
 
 Where the index lives (see migration 0006): SQLite keeps an FTS5 table `status_fts` (rowid = status
 id); PostgreSQL a table `status_search` holding a tsvector per post, with a GIN index. Both receive
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.models import Status
 from agora.search.tokenize import document_tokens
+from agora.social.events import on_status_written
 
 
 async def is_sqlite(session: AsyncSession) -> bool:
@@ -99,3 +101,14 @@ async def reindex_all(session: AsyncSession, *, batch: int = 1000) -> int:
                                     for status_id, spoiler_text, body in rows])
         count += len(rows)
         after = rows[-1][0]
+
+
+async def keep_index(session: AsyncSession, event: str, status: Status) -> None:
+    """The `on_status_written` listener: index a new or edited post, unindex a deleted one."""
+    if event == "delete":
+        await unindex_status(session, status.id)
+    else:
+        await index_status(session, status)
+
+
+on_status_written(keep_index)

@@ -6,7 +6,7 @@ the viewer may see the post (see `agora.streaming`), so fan-out can be generous 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,3 +55,25 @@ def queue_status_event(session: AsyncSession, *, event: str, status_id: int, cha
 def queue_notification_event(session: AsyncSession, *, account_id: int, notification_id: int) -> None:
     queue_event(session, BusMessage(notifications_channel(account_id), "notification",
                                     {"notification_id": str(notification_id)}))
+
+
+# --- inside the transaction ----------------------------------------------------------------------
+# Bus events reach listeners after the commit. Some listeners must write *with* the post instead —
+# the keyword index (agora.search), so that a post is findable the moment its transaction commits,
+# gone the moment its deletion does, and neither if it rolls back. They subscribe here; the social
+# package publishes without knowing who listens.
+
+StatusWritten = Callable[[AsyncSession, str, Status], Awaitable[None]]
+_written_listeners: list[StatusWritten] = []
+
+
+def on_status_written(listener: StatusWritten) -> None:
+    """Subscribe `listener(session, event, status)` to every post created ("update"), edited
+    ("status.update") or deleted ("delete"), called inside the transaction that writes it."""
+    if listener not in _written_listeners:
+        _written_listeners.append(listener)
+
+
+async def status_written(session: AsyncSession, *, event: str, status: Status) -> None:
+    for listener in _written_listeners:
+        await listener(session, event, status)

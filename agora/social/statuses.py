@@ -18,9 +18,8 @@ from agora.kit.time import utcnow
 from agora.media.service import media_for_status
 from agora.models import Account, Follow, MediaAttachment, Mention, Status, StatusEdit, StatusTag, Tag
 from agora.models.statuses import VISIBILITIES
-from agora.search.indexing import index_status, unindex_status
 from agora.social import notifications
-from agora.social.events import queue_status_event, status_channels
+from agora.social.events import queue_status_event, status_channels, status_written
 from agora.social.visibility import visible_to, visible_with_original
 
 _ONE_LEVEL = (
@@ -183,7 +182,7 @@ async def create(session: AsyncSession, *, author: Account, draft: Draft, settin
         m.status_id = status.id
     tags = await _tags(session, tag_names)
     await _set_mentions_and_tags(session, status, mentioned, tags)
-    await index_status(session, status)  # findable by keyword the moment this commits
+    await status_written(session, event="update", status=status)  # the search index writes with the post
     await bump_counter(session, account_id=author.id, column="statuses_count", by=1)
     await session.execute(update(Account).where(Account.id == author.id).values(last_status_at=status.created_at))
     if parent is not None:
@@ -251,7 +250,7 @@ async def edit(session: AsyncSession, *, author: Account, status_id: int | None,
                            media_ids=",".join(str(m.id) for m in media), created_at=status.edited_at))
     tags = await _tags(session, tag_names)
     await _set_mentions_and_tags(session, status, mentioned, tags)
-    await index_status(session, status)  # old words stop matching when this commits
+    await status_written(session, event="status.update", status=status)
     for account in mentioned:
         if account.id not in previously_mentioned:
             await notifications.notify(session, recipient_id=account.id, actor_id=author.id, kind="mention",
@@ -287,7 +286,7 @@ async def delete_status(session: AsyncSession, *, author: Account, status_id: in
     await bump_counter(session, account_id=author.id, column="statuses_count", by=-1)
     await session.execute(delete(Status).where(Status.reblog_of_id == status.id))
     await session.execute(delete(Status).where(Status.id == status.id))
-    await unindex_status(session, status.id)
+    await status_written(session, event="delete", status=status)
     queue_status_event(session, event="delete", status_id=status.id, channels=channels)
     await session.flush()
     return loaded
