@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import BigInteger, ColumnElement, Table, event, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -140,6 +140,12 @@ async def insert_unless_exists(session: AsyncSession, table: Table, values: dict
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = await session.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sql_int(value: int) -> ColumnElement[Any]:
+    """An integer written into the SQL, not bound: PostgreSQL matches a GROUP BY expression to the
+    select list only when both are written alike, and two bind parameters never are."""
+    return literal_column(str(int(value)), BigInteger)
 
 
 class unindexed(FunctionElement):

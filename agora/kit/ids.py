@@ -9,6 +9,7 @@ import os
 import secrets
 import threading
 import time
+from datetime import datetime
 
 from agora.kit.time import overridden
 
@@ -24,13 +25,22 @@ def snowflake_from_ms(ms: int, sequence: int = 0) -> int:
     return (ms << 16) | (sequence & 0xFFFF)
 
 
+def unix_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def first_id_at(moment: datetime) -> int:
+    """The smallest id a row made at `moment` can have: "since then" as a primary-key range."""
+    return snowflake_from_ms(unix_ms(moment))
+
+
 def new_id() -> int:
     """A new id for now — or for the moment set by `agora.kit.time.clock_at` (imports)."""
     global _last_ms, _sequence
     moment = overridden()
     with _lock:
         if moment is not None:
-            ms = int(moment.timestamp() * 1000)
+            ms = unix_ms(moment)
             count = _backdated.get(ms, 0)
             _backdated[ms] = count + 1
             return snowflake_from_ms(ms, (count + _process_salt) & 0xFFFF)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.accounts.secrets import Passwords
 from agora.config import Settings
 from agora.kit.db import Database
-from agora.kit.ids import snowflake_from_ms
+from agora.kit.ids import first_id_at
 from agora.kit.money import format_amount
 from agora.kit.time import utcnow
 from agora.models import LedgerAccount, PaymentPin, Posting
@@ -40,7 +40,7 @@ async def check_daily_limit(session: AsyncSession, settings: Settings, account: 
     """
     # Posting ids are snowflakes (time first), so "the last 24 hours" is an id range that the
     # (ledger_account_id, id) index answers without reading the account's older postings.
-    since = snowflake_from_ms(int((utcnow() - DAY).timestamp() * 1000))
+    since = first_id_at(utcnow() - DAY)
     spent = await session.scalar(select(func.coalesce(func.sum(-Posting.amount), 0)).where(
         Posting.ledger_account_id == account.id, Posting.id > since, Posting.amount < 0))
     if spent > settings.payments_daily_limit:

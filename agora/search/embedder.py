@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.kit.db import Database
-from agora.kit.ids import snowflake_from_ms
+from agora.kit.ids import first_id_at
 from agora.kit.time import utcnow
 from agora.models import Status, StatusVector
 from agora.search.embeddings import MODEL_NAME, embed_async, load_async, to_bytes
@@ -160,7 +160,7 @@ class Embedder:
             pending = await find_pending(session, limit=self.batch_size, ids=heard) if heard else []
             self._heard.difference_update(heard)
             if not pending:  # nothing heard of (or it was up to date): look for what we did not hear of
-                min_id = None if sweep else snowflake_from_ms(int((utcnow() - _RECENT).timestamp() * 1000))
+                min_id = None if sweep else first_id_at(utcnow() - _RECENT)
                 pending = await find_pending(session, limit=self.batch_size, min_id=min_id)
         if not pending:
             return 0

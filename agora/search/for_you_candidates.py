@@ -37,10 +37,10 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.kit.ids import snowflake_from_ms
+from agora.kit.ids import first_id_at, snowflake_from_ms, unix_ms
 from agora.models import Account, Bookmark, Favourite, Marker, Status
 from agora.search import semantic, trends
-from agora.social.visibility import followed_by, not_muted, visible_to
+from agora.social.visibility import followed_by, not_muted, reply_on_home, visible_to
 
 IN_NETWORK_LIMIT = 300
 LIKED_LIMIT = 200  # per kind (favourites, boosts)
@@ -67,20 +67,6 @@ class Gathered:
     marker_id: int | None  # the home timeline marker
 
 
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def reply_ok(viewer_id: int) -> ColumnElement[bool]:
-    """The home timeline's rule for replies by followed accounts (`visibility.home_filter`)."""
-    return or_(
-        Status.in_reply_to_account_id.is_(None),
-        Status.in_reply_to_account_id == Status.account_id,
-        Status.in_reply_to_account_id == viewer_id,
-        Status.in_reply_to_account_id.in_(followed_by(viewer_id)),
-    )
-
-
 def _acted_on(viewer_id: int) -> Select:
     """Posts the member already reacted to: they have seen them."""
     reblogs = select(Status.reblog_of_id).where(Status.account_id == viewer_id, Status.reblog_of_id.is_not(None))
@@ -93,7 +79,7 @@ def _acted_on(viewer_id: int) -> Select:
 def eligible(viewer_id: int, marker_id: int | None) -> ColumnElement[bool]:
     """Posts (rows of `Status`, joined with their `Account`) the member may be shown here."""
     followed = Status.account_id.in_(followed_by(viewer_id))
-    in_network = and_(followed, reply_ok(viewer_id),
+    in_network = and_(followed, reply_on_home(viewer_id),
                       Status.id > marker_id if marker_id is not None else true())
     out_of_network = and_(~followed, Status.visibility == "public", Status.in_reply_to_id.is_(None),
                           Account.discoverable.is_(True))
@@ -125,7 +111,7 @@ async def eligible_ids(session: AsyncSession, ids: Iterable[int], *, viewer_id: 
 async def _in_network(session: AsyncSession, viewer_id: int, start_id: int) -> list[int]:
     query = (select(Status.id).where(Status.account_id.in_(followed_by(viewer_id)), Status.id >= start_id,
                                      Status.reblog_of_id.is_(None), Status.visibility != "direct",
-                                     reply_ok(viewer_id))
+                                     reply_on_home(viewer_id))
              .order_by(Status.id.desc()).limit(IN_NETWORK_LIMIT))
     return list(await session.scalars(query))
 
@@ -196,9 +182,9 @@ async def _popular(session: AsyncSession, viewer_id: int, trend_config: trends.T
 async def gather(session: AsyncSession, *, viewer_id: int, now: datetime, window_days: float,
                  trend_config: trends.TrendConfig) -> Gathered:
     """Every candidate for this member now, already passed through `eligible`."""
-    now_ms = _ms(now)
+    now_ms = unix_ms(now)
     start_id = snowflake_from_ms(now_ms - int(window_days * 86_400_000))
-    seed_start_id = snowflake_from_ms(_ms(now - timedelta(days=SEED_LOOKBACK_DAYS)))
+    seed_start_id = first_id_at(now - timedelta(days=SEED_LOOKBACK_DAYS))
     candidates: dict[int, Candidate] = {}
 
     def add(status_id: int, source: str) -> Candidate:

@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import BigInteger, func, literal_column, select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from agora.kit.db import unindexed
-from agora.kit.ids import id_to_ms, snowflake_from_ms
+from agora.kit.db import sql_int, unindexed
+from agora.kit.ids import first_id_at, id_to_ms, unix_ms
 from agora.models import Account, Block, Bookmark, Favourite, Follow, Mute, Status
 from agora.search import semantic
 from agora.search.for_you_candidates import Candidate
@@ -85,10 +85,6 @@ class Features:
     similarity: float = 0.0
 
 
-def _int(value: int):
-    return literal_column(str(int(value)), BigInteger)
-
-
 async def _post_rows(session: AsyncSession, ids: list[int]) -> dict[int, Features]:
     rows = await session.execute(
         select(Status.id, Status.account_id, Status.favourites_count, Status.reblogs_count, Status.replies_count,
@@ -107,14 +103,14 @@ async def _affinity(session: AsyncSession, viewer_id: int, authors: list[int],
     """(author, kind) -> how often the member did `kind` to that author's posts lately. One query."""
     original = aliased(Status)
     acts = union_all(
-        select(Status.account_id.label("author"), _int(0).label("kind"))
+        select(Status.account_id.label("author"), sql_int(0).label("kind"))
         .join(Favourite, Favourite.status_id == Status.id)
         .where(Favourite.account_id == viewer_id, Favourite.id >= start_id, Status.account_id.in_(authors)),
-        select(original.account_id, _int(1)).select_from(Status).join(original, original.id == Status.reblog_of_id)
+        select(original.account_id, sql_int(1)).select_from(Status).join(original, original.id == Status.reblog_of_id)
         .where(Status.account_id == viewer_id, Status.id >= start_id, original.account_id.in_(authors)),
-        select(Status.in_reply_to_account_id, _int(2))
+        select(Status.in_reply_to_account_id, sql_int(2))
         .where(Status.account_id == viewer_id, Status.id >= start_id, Status.in_reply_to_account_id.in_(authors)),
-        select(Status.account_id, _int(3)).join(Bookmark, Bookmark.status_id == Status.id)
+        select(Status.account_id, sql_int(3)).join(Bookmark, Bookmark.status_id == Status.id)
         .where(Bookmark.account_id == viewer_id, Bookmark.id >= start_id, Status.account_id.in_(authors)),
     ).subquery()
     rows = await session.execute(select(acts.c.author, acts.c.kind, func.count())
@@ -176,14 +172,14 @@ async def score(session: AsyncSession, candidates: dict[int, Candidate], *, view
         return []
     features = await _post_rows(session, ids)
     authors = sorted({f.author_id for f in features.values()})
-    start_id = snowflake_from_ms(int((now - timedelta(days=AFFINITY_LOOKBACK_DAYS)).timestamp() * 1000))
+    start_id = first_id_at(now - timedelta(days=AFFINITY_LOOKBACK_DAYS))
     followed = set(await session.scalars(select(Follow.target_account_id).where(
         Follow.account_id == viewer_id, Follow.target_account_id.in_(authors))))
     affinity = await _affinity(session, viewer_id, authors, start_id)
     posts, replies_given, replies_received, negative = await _author_stats(session, authors, start_id, viewer_id)
     similarity = _topic(seeds, await semantic.vectors_of(session, ids) if seeds.size else {},
                         {i: c.similarity for i, c in candidates.items()})
-    now_ms = int(now.timestamp() * 1000)
+    now_ms = unix_ms(now)
     scored = []
     for status_id, f in features.items():
         candidate = candidates[status_id]

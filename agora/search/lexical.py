@@ -42,7 +42,7 @@ from sqlalchemy.sql import column, table
 from agora.accounts.service import hidden_accounts
 from agora.kit.db import unindexed
 from agora.kit.http import MAX_OFFSET  # deeper than anyone pages: keeps a request from sorting the whole index
-from agora.kit.ids import snowflake_from_ms
+from agora.kit.ids import first_id_at
 from agora.models import Account, Status, StatusTag, Tag
 from agora.search.indexing import is_sqlite, quote_lexeme
 from agora.search.query import MAX_QUERY_CHARS, BadQuery, SearchQuery
@@ -77,7 +77,7 @@ def tsquery_expression(parts: list[list[str]]) -> str:
 
 def _day_start_id(day: date) -> int:
     """The smallest id a post made on `day` (UTC) can have."""
-    return snowflake_from_ms(int(datetime.combine(day, time.min, tzinfo=UTC).timestamp() * 1000))
+    return first_id_at(datetime.combine(day, time.min, tzinfo=UTC))
 
 
 def discoverable_posts(viewer_id: int | None) -> ColumnElement[bool]:

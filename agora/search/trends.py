@@ -48,12 +48,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import BigInteger, ColumnElement, and_, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.service import hidden_accounts
 from agora.config import Settings
-from agora.kit.ids import id_to_ms, snowflake_from_ms
+from agora.kit.db import sql_int
+from agora.kit.ids import id_to_ms, snowflake_from_ms, unix_ms
 from agora.kit.time import as_utc, utcnow
 from agora.models import Account, Favourite, Status, StatusTag, Tag
 from agora.social.visibility import not_muted, visible_to
@@ -147,23 +148,13 @@ def _now(now: datetime | None) -> datetime:
     return as_utc(now) if now is not None else utcnow()
 
 
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def _midnight(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _int(value: int) -> ColumnElement[Any]:
-    # Inlined, not bound: PostgreSQL matches a GROUP BY expression to the select list only when
-    # both are written alike, and two bind parameters are never alike.
-    return literal_column(str(int(value)), BigInteger)
-
-
 def _bucket(id_column: Any, start_ms: int, width_ms: int) -> ColumnElement[int]:
     """Which `width_ms` slice after `start_ms` a snowflake id was made in (integer division)."""
-    return (id_column // _int(65536) - _int(start_ms)) // _int(width_ms)
+    return (id_column // sql_int(65536) - sql_int(start_ms)) // sql_int(width_ms)
 
 
 # --- tags -------------------------------------------------------------------------------------
@@ -243,8 +234,8 @@ def _tag_window(now: datetime, config: TrendConfig) -> tuple[datetime, int]:
 
 async def _rank_tags(session: AsyncSession, now: datetime, config: TrendConfig) -> list[TrendingTag]:
     first, today = _tag_window(now, config)
-    now_ms = _ms(now)
-    days = await _tag_days(session, first_ms=_ms(first), end_ms=now_ms + 1)
+    now_ms = unix_ms(now)
+    days = await _tag_days(session, first_ms=unix_ms(first), end_ms=now_ms + 1)
     scored: list[tuple[float, int, int]] = []
     for tag_id, by_day in days.items():
         score = max(_tag_score(by_day, today, now_ms, config), _tag_score(by_day, today - 1, now_ms, config))
@@ -276,8 +267,18 @@ async def tag_histories(session: AsyncSession, tag_ids: list[int], *,
         return {}
     moment = _now(now)
     first = _midnight(moment) - timedelta(days=HISTORY_DAYS - 1)
-    days = await _tag_days(session, first_ms=_ms(first), end_ms=_ms(moment) + 1, tag_ids=tag_ids)
+    days = await _tag_days(session, first_ms=unix_ms(first), end_ms=unix_ms(moment) + 1, tag_ids=tag_ids)
     return {tag_id: _history(days.get(tag_id, {}), HISTORY_DAYS - 1, first) for tag_id in tag_ids}
+
+
+async def named_tag_histories(session: AsyncSession, names: list[str]
+                              ) -> list[tuple[int, str, tuple[DayUse, ...]]]:
+    """(id, name, week of history) of the tags named, in the order given; unknown names left out."""
+    if not names:
+        return []
+    ids = {name: tag_id for tag_id, name in await session.execute(select(Tag.id, Tag.name).where(Tag.name.in_(names)))}
+    histories = await tag_histories(session, list(ids.values()))
+    return [(ids[name], name, histories[ids[name]]) for name in names if name in ids]
 
 
 # --- statuses ---------------------------------------------------------------------------------
@@ -296,17 +297,17 @@ def _trendable_post(window_start_id: int) -> ColumnElement[bool]:
 
 
 async def _rank_status_ids(session: AsyncSession, now: datetime, config: TrendConfig) -> list[int]:
-    now_ms = _ms(now)
+    now_ms = unix_ms(now)
     start_ms = now_ms - int(config.status_window_hours * HOUR_MS)
     start_id, end_id = snowflake_from_ms(start_ms), snowflake_from_ms(now_ms + 1)
     acts = union_all(
-        select(Favourite.status_id.label("sid"), _int(0).label("kind"), Favourite.id.label("eid"),
+        select(Favourite.status_id.label("sid"), sql_int(0).label("kind"), Favourite.id.label("eid"),
                Favourite.account_id.label("who"))
         .where(Favourite.id >= start_id, Favourite.id < end_id),
-        select(Status.reblog_of_id, _int(1), Status.id, Status.account_id)
+        select(Status.reblog_of_id, sql_int(1), Status.id, Status.account_id)
         .where(Status.reblog_of_id.is_not(None), Status.id >= start_id, Status.id < end_id),
         # A reply the public cannot read still says someone answered; a DM does not belong here.
-        select(Status.in_reply_to_id, _int(2), Status.id, Status.account_id)
+        select(Status.in_reply_to_id, sql_int(2), Status.id, Status.account_id)
         .where(Status.in_reply_to_id.is_not(None), Status.id >= start_id, Status.id < end_id,
                Status.visibility.in_(("public", "unlisted"))),
     ).subquery()

@@ -80,6 +80,17 @@ def not_muted(viewer_id: int | None, original: type[Status] | None = None) -> Co
     return condition
 
 
+def reply_on_home(viewer_id: int, followed: Select | None = None) -> ColumnElement[bool]:
+    """A followed account's reply belongs on a member's home only when it is not a reply, a reply to
+    themselves or to the member, or a reply to someone the member also follows."""
+    return or_(
+        Status.in_reply_to_account_id.is_(None),
+        Status.in_reply_to_account_id == Status.account_id,
+        Status.in_reply_to_account_id == viewer_id,
+        Status.in_reply_to_account_id.in_(followed if followed is not None else followed_by(viewer_id)),
+    )
+
+
 def home_filter(viewer_id: int, original: type[Status], *, dense: bool = False) -> ColumnElement[bool]:
     """What belongs on a member's home timeline (before visibility): own posts, followed accounts'
     posts (replies only when the member also follows who was replied to), and direct mentions.
@@ -95,12 +106,7 @@ def home_filter(viewer_id: int, original: type[Status], *, dense: bool = False) 
         Follow.account_id == viewer_id, Follow.show_reblogs == false()
     )
     mentioned = select(Mention.status_id).where(Mention.account_id == viewer_id)
-    reply_ok = or_(
-        Status.in_reply_to_account_id.is_(None),
-        Status.in_reply_to_account_id == Status.account_id,
-        Status.in_reply_to_account_id == viewer_id,
-        Status.in_reply_to_account_id.in_(followed),
-    )
+    reply_ok = reply_on_home(viewer_id, followed)  # the same Select, used twice in one statement
     return and_(
         or_(
             author == viewer_id,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.config import Settings
 from agora.kit.runtime import runtime_of
-from agora.models import Account, Status, Tag
+from agora.models import Account, Status
 from agora.search import trends
 from agora.social import graph
 from agora.social.statuses import load
@@ -75,12 +75,7 @@ async def trends_panel(session: AsyncSession, *, viewer_id: int | None, settings
 
 async def tag_lines(session: AsyncSession, names: list[str]) -> list[TagLine]:
     """Search results for hashtags, in the order found, each with its week of use (one query more)."""
-    if not names:
-        return []
-    rows = (await session.execute(select(Tag.id, Tag.name).where(Tag.name.in_(names)))).tuples().all()
-    ids = {name: tag_id for tag_id, name in rows}
-    histories = await trends.tag_histories(session, list(ids.values()))
-    return [tag_line(name, histories.get(ids[name], ())) for name in names if name in ids]
+    return [tag_line(name, history) for _, name, history in await trends.named_tag_histories(session, names)]
 
 
 async def accounts_with_relations(session: AsyncSession, ids: list[int], *,

@@ -35,7 +35,7 @@ from agora.kit.errors import Forbidden, Unauthorized, Unprocessable
 from agora.kit.http import offset_params, truthy
 from agora.kit.ids import parse_id
 from agora.kit.runtime import runtime_of
-from agora.models import Account, Tag
+from agora.models import Account
 from agora.search import hybrid, lexical, trends
 from agora.search.api.trends import tag_json
 from agora.search.query import MAX_QUERY_CHARS
@@ -102,13 +102,8 @@ async def _render_accounts(session: AsyncSession, ids: list[int], settings: Sett
 
 async def _render_tags(session: AsyncSession, names: list[str], settings: Settings, *,
                        signed_in: bool) -> list[dict[str, Any]]:
-    if not names:
-        return []
-    by_name = {name: tag_id for tag_id, name in await session.execute(
-        select(Tag.id, Tag.name).where(Tag.name.in_(names)))}
-    histories = await trends.tag_histories(session, list(by_name.values()))
-    return [tag_json(by_name[n], n, histories.get(by_name[n], ()), settings, signed_in=signed_in)
-            for n in names if n in by_name]
+    return [tag_json(tag_id, name, history, settings, signed_in=signed_in)
+            for tag_id, name, history in await trends.named_tag_histories(session, names)]
 
 
 @router.get("/api/v2/search")
