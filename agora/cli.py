@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 from rich.console import Console
 
+from agora.ai.cli import ai as ai_commands
 from agora.config import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ payments = typer.Typer(help="The wallet: audit the ledger, return expired paymen
 app.add_typer(payments, name="payments")
 search = typer.Typer(help="Search: rebuild the keyword index, embed posts for semantic search.", no_args_is_help=True)
 app.add_typer(search, name="search")
+app.add_typer(ai_commands, name="ai")
 console = Console(stderr=True)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     for_you_window_days: float = 3.0  # candidates from followed accounts and their likes: this recent
     for_you_snapshot_seconds: float = 600.0  # a ranking is kept this long per member for paging
 
+    # The community language model (agora/ai/). Members choose in their settings whether the model may
+    # learn from their public posts; this is the answer for every member who never chose. Operators who
+    # want consent first (opt-in) set it to false.
+    ai_training_default: bool = True
+
     access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon
     streaming_heartbeat_seconds: float = 15.0
     argon2_time_cost: int = 3

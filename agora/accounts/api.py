@@ -96,6 +96,8 @@ class CredentialsForm(BaseModel):
     bot: bool | None = None
     discoverable: bool | None = None
     indexable: bool | None = None
+    # Agora's extension: may the community model learn from my public posts (see docs/ai.md).
+    ai_training: bool | None = None
     source: dict[str, Any] | None = None
 
 
@@ -114,9 +116,12 @@ async def update_credentials(request: Request,
         data = await value.read(runtime.settings.max_image_bytes + 1)
         images[kind] = await prepare_profile_image(data=data, kind=kind, settings=runtime.settings)
     sensitive = source.get("sensitive")
+    ai_training = form.ai_training
+    if ai_training is None and source.get("ai_training") is not None:  # as source[…] too, like privacy
+        ai_training = validate(CredentialsForm, {"ai_training": source["ai_training"]}).ai_training
     changes = service.ProfileChanges(
         display_name=form.display_name, note=form.note, locked=form.locked, bot=form.bot,
-        discoverable=form.discoverable, indexable=form.indexable,
+        discoverable=form.discoverable, indexable=form.indexable, ai_training=ai_training,
         default_visibility=source.get("privacy") or None,
         default_sensitive=str(sensitive).lower() in ("1", "true") if sensitive is not None else None,
         default_language=source.get("language") or None,

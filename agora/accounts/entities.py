@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agora.accounts.service import profile_url
+from agora.accounts.service import ai_training_effective, profile_url
 from agora.config import Settings
 from agora.kit.richtext import sanitize
 from agora.kit.time import iso
@@ -65,6 +65,8 @@ def credential_account_json(account: Account, settings: Settings, *,
         "hide_collections": False,
         "discoverable": account.discoverable,
         "indexable": account.indexable,
+        # Agora's extension: the effective answer (the operator's default until the member chooses).
+        "ai_training": ai_training_effective(account, settings),
     }
     data["role"] = {"id": "3" if account.admin else "-99", "name": "Admin" if account.admin else "",
                     "permissions": "1" if account.admin else "0", "color": "", "highlighted": account.admin}

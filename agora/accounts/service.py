@@ -165,6 +165,7 @@ class ProfileChanges:
     bot: bool | None = None
     discoverable: bool | None = None
     indexable: bool | None = None
+    ai_training: bool | None = None  # may the community model learn from my public posts
     default_visibility: str | None = None  # one of DEFAULT_VISIBILITIES
     default_sensitive: bool | None = None
     default_language: str | None = None
@@ -200,13 +201,18 @@ async def update_profile(
         raise Unprocessable("source[language] must be an ISO 639 language code, such as en or zh-CN")
     if changes.locale is not None and changes.locale not in INTERFACE_LOCALES:
         raise Unprocessable("locale must be one of " + ", ".join(INTERFACE_LOCALES))
-    for name in ("locked", "bot", "discoverable", "indexable", "default_sensitive", "default_language",
+    for name in ("locked", "bot", "discoverable", "indexable", "ai_training", "default_sensitive", "default_language",
                  "avatar_path", "header_path", "locale"):
         value = getattr(changes, name)
         if value is not None:
             setattr(account, name, value)
     await session.flush()
     return account
+
+
+def ai_training_effective(account: Account, settings: Settings) -> bool:
+    """The member's own answer, or the operator's default for a member who never chose."""
+    return settings.ai_training_default if account.ai_training is None else account.ai_training
 
 
 async def render_text(session: AsyncSession, *, text: str, settings: Settings) -> tuple[str, list[Account]]:

@@ -38,6 +38,9 @@ class Account(Base):
     bot: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     discoverable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     indexable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # May the community model learn from this member's public posts? NULL: never chosen, so the
+    # operator's `ai_training_default` decides (see `ai_training_effective`).
+    ai_training: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
     default_visibility: Mapped[str] = mapped_column(String(10), nullable=False, default="public")
     default_sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     default_language: Mapped[str | None] = mapped_column(String(10), nullable=True)

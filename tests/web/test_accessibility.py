@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.factories import make_member
 from tests.web.browser import compose, png, sign_up
 
-SIGNED_OUT = ["/", "/auth/sign_in", "/auth/sign_up", "/explore"]
+SIGNED_OUT = ["/", "/auth/sign_in", "/auth/sign_up", "/explore", "/ai/model"]
 SIGNED_IN = ["/home", "/explore", "/@ally", "/@ally/followers", "/notifications", "/bookmarks", "/compose",
              "/settings/profile", "/settings/password", "/settings/preferences", "/tags/garden", "/chat"]
 BLOCKING = {"serious", "critical"}

@@ -1,0 +1,52 @@
+"""The whole pipeline on the demo community, as an operator runs it: corpus, train, eval, promote,
+and the promoted model's card on the web."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agora.ai.cli import ai
+from agora.config import Settings
+from agora.demo.loader import load_demo
+from tests.conftest import app_client
+
+
+def test_demo_corpus_train_eval_promote_and_card(backend: str, settings: Settings) -> None:
+    if backend != "sqlite":
+        pytest.skip("the corpus is tested on PostgreSQL in test_corpus.py; once is enough for the pipeline")
+    asyncio.run(load_demo(settings))
+    env = {"AGORA_DATA_DIR": str(settings.data_dir), "AGORA_DATABASE_URL": settings.resolved_database_url}
+
+    def agora_ai(*args: str) -> str:
+        result = CliRunner().invoke(ai, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    agora_ai("corpus")
+    sheet = json.loads((settings.data_dir / "ai" / "corpus" / "datasheet.json").read_text())
+    assert sheet["summary"]["documents"] > 400 and sheet["summary"]["pairs"] > 10
+    assert {"en", "de", "zh"} <= set(sheet["summary"]["languages"])
+
+    agora_ai("train", "--preset", "tiny", "--steps", "30", "--chat-steps", "5", "--batch-size", "8",
+             "--seq-len", "128", "--eval-every", "15", "--run-id", "demo-tiny")
+    run = json.loads((settings.data_dir / "models" / "demo-tiny" / "run.json").read_text())
+    assert run["status"] == "finished" and run["corpus"]["documents"] == sheet["summary"]["documents"]
+
+    evaluated = agora_ai("eval", "demo-tiny", "--max-new-tokens", "12", "--windows", "16")
+    assert "held-out perplexity" in evaluated and "What should I cook tonight?" in evaluated
+    assert "★" not in agora_ai("models")
+    agora_ai("promote", "demo-tiny")
+    assert "★" in agora_ai("models")
+
+    async def card_page() -> str:
+        async with app_client(settings) as (client, _runtime):
+            page = await client.get("/ai/model")
+            assert page.status_code == 200
+            return page.text
+
+    page = asyncio.run(card_page())
+    assert "demo-tiny" in page and "Privacy" in page and "Samples" in page
