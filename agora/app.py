@@ -20,6 +20,7 @@ from agora import __version__
 from agora.accounts import api as accounts_api
 from agora.accounts import oauth_api
 from agora.accounts.oauth import OAuthError
+from agora.ai import openai_api
 from agora.chat import api as chat_api
 from agora.config import Settings
 from agora.instance import api as instance_api
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    timelines_api.router, notifications_api.router, media_api.router, instance_api.router,
                    chat_api.router, streaming_api.router, wallet_api.router, transfers_api.router,
                    payment_requests_api.router, holds_api.router, chat_money_api.router, trends_api.router,
-                   for_you_api.router):
+                   for_you_api.router, openai_api.router):
         app.include_router(router)
     web_app.install(app)  # the browser's pages, and `/`
 

@@ -120,6 +120,23 @@ class Settings(BaseSettings):
     # want consent first (opt-in) set it to false.
     ai_training_default: bool = True
 
+    # The assistant: where its text comes from and how much of it one server makes at once.
+    # AGORA_AI_URL points at any OpenAI-compatible server (vLLM: http://host:8000/v1); unset, the
+    # promoted run is served in-process. AGORA_AI_ENABLED=false is the operator's kill switch: every
+    # generation under /v1 then answers 503.
+    ai_url: str | None = None
+    ai_key: str | None = None
+    ai_model: str | None = None  # the upstream model id; default: the first one its /models lists
+    ai_enabled: bool = True
+    ai_max_concurrent: int = Field(1, ge=1)  # in-process generations at once (each uses every core)
+    ai_max_queue: int = Field(8, ge=0)  # waiting beyond those; more answer 429 at once
+    ai_max_tokens: int = Field(512, ge=1)  # the most a completion may ask for (and the default)
+    ai_max_input_chars: int = Field(32_000, ge=1)  # every message's text together, and each embedding batch
+    ai_upstream_timeout_seconds: float = 120.0
+    # Whether answers are written by the model (checked against their sources) rather than quoted
+    # from posts (agora/ai/assistant/). Off by default: the tiny community model is not a writer.
+    assistant_generative: bool = False
+
     access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon
     streaming_heartbeat_seconds: float = 15.0
     argon2_time_cost: int = 3

@@ -87,8 +87,8 @@ def _start(config: TrainConfig, world: World, log: Callable[[str], None]) -> Run
     folder = choose_run_dir(config, world)
     parameters = sum(p.numel() for p in model.parameters() if p.requires_grad)
     base = model
-    optimizer = make_optimizer(model, config, world.device)
     wrapped = wrap(model, config, world)
+    optimizer = make_optimizer(wrapped, config, world.device)  # after FSDP swapped in sharded parameters
     record = RunRecord(id=folder.name, preset=config.preset, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                        parameters=parameters, vocab_size=len(tokenizer), device=world.describe(),
                        world_size=world.size, init_from=str(config.init_from) if config.init_from else None,

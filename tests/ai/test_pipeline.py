@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agora.ai.cli import ai
+from agora.ai.registry import promoted
 from agora.config import Settings
 from agora.demo.loader import load_demo
 from tests.conftest import app_client
@@ -38,9 +39,9 @@ def test_demo_corpus_train_eval_promote_and_card(backend: str, settings: Setting
 
     evaluated = agora_ai("eval", "demo-tiny", "--max-new-tokens", "12", "--windows", "16")
     assert "held-out perplexity" in evaluated and "What should I cook tonight?" in evaluated
-    assert "★" not in agora_ai("models")
+    assert "demo-tiny" in agora_ai("models") and promoted(settings) is None
     agora_ai("promote", "demo-tiny")
-    assert "★" in agora_ai("models")
+    assert promoted(settings).id == "demo-tiny"
 
     async def card_page() -> str:
         async with app_client(settings) as (client, _runtime):

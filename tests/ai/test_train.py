@@ -89,16 +89,30 @@ def test_continued_pretraining_starts_from_the_given_model(trained: Path, data_d
 
 
 def test_two_processes_under_torchrun_match_one(data_dir: Path) -> None:
-    args = ["--steps", "8", "--chat-steps", "0", "--batch-size", "8", "--seq-len", "64", "--eval-every", "1000"]
+    """DDP (replicated) and FSDP (sharded) on two gloo processes: the same losses as one process
+    with the same global batch, and the same saved model."""
+    args = ["--steps", "6", "--chat-steps", "0", "--batch-size", "8", "--seq-len", "64", "--eval-every", "1000"]
     env = {**os.environ, "AGORA_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    subprocess.run([*torchrun, "-m", "agora.cli", "ai", "train", "--run-id", "two", *args],
-                   env=env, check=True, capture_output=True, timeout=300)
+    for name, extra in (("ddp", ["--no-fsdp"]), ("fsdp", ["--fsdp"])):
+        subprocess.run([*torchrun, "-m", "agora.cli", "ai", "train", "--run-id", name, *extra, *args],
+                       env=env, check=True, capture_output=True, timeout=300)
     subprocess.run([sys.executable, "-m", "agora.cli", "ai", "train", "--run-id", "one", *args],
                    env=env, check=True, capture_output=True, timeout=300)
-    two, one = data_dir / "models" / "two", data_dir / "models" / "one"
-    assert json.loads((two / "run.json").read_text())["world_size"] == 2
-    assert losses(two) == pytest.approx(losses(one), rel=1e-4)
+    models = data_dir / "models"
+    probe = torch.tensor([[5, 6, 7, 8, 9]])
+    one = reloaded_logits(models / "one", probe)
+    for name in ("ddp", "fsdp"):
+        assert json.loads((models / name / "run.json").read_text())["world_size"] == 2
+        assert losses(models / name) == pytest.approx(losses(models / "one"), rel=1e-4), name
+        assert torch.allclose(reloaded_logits(models / name, probe), one, atol=1e-4), name
+
+
+def reloaded_logits(run: Path, ids: torch.Tensor) -> torch.Tensor:
+    from transformers import AutoModelForCausalLM
+
+    with torch.no_grad():
+        return AutoModelForCausalLM.from_pretrained(str(run / "model"))(input_ids=ids).logits
 
 
 def test_bad_options_are_refused(data_dir: Path, tmp_path: Path) -> None:
