@@ -21,6 +21,7 @@ from agora.accounts import api as accounts_api
 from agora.accounts import oauth_api
 from agora.accounts.oauth import OAuthError
 from agora.ai import openai_api
+from agora.ai.member import start_assistant
 from agora.chat import api as chat_api
 from agora.config import Settings
 from agora.instance import api as instance_api
@@ -66,11 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.payments_sweep_seconds > 0 else None
         # New and edited posts get their sentence embeddings in the background, within seconds.
         embedder = start_embedder(runtime) if settings.embedder_enabled else None
+        # The @assistant member: its account (made once), and its worker answering mentions and chats.
+        assistant = await start_assistant(runtime)
         backend = "sqlite" if settings.is_sqlite else "postgresql"
         log.info("agora started", extra={"base_url": settings.base_url, "database": backend})
         try:
             yield
         finally:
+            if assistant is not None:
+                await assistant.stop()
             if embedder is not None:
                 await embedder.stop()
             if sweeper is not None:
@@ -84,7 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.add_middleware(RequestMiddleware)
-    app.add_middleware(CompressionMiddleware, streaming_paths=("/api/v1/streaming", LIVE_PATH))
+    # Streams are never gzipped (a compressor buffers): live updates, the assistant's tokens, SSE completions.
+    app.add_middleware(CompressionMiddleware, streaming_paths=("/api/v1/streaming", LIVE_PATH, "/assistant/ask",
+                                                               "/v1/chat/completions"))
 
     # Order matters where paths overlap: /api/v1/accounts/relationships before /api/v1/accounts/{id}.
     # search_api first: its /api/v1/accounts/search must win over /api/v1/accounts/{id}.

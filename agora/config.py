@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     hold_max_ttl_hours: float = 30 * 24.0
     payments_sweep_seconds: float = 30.0  # how often expired transfers, packets and holds are returned
 
-    # Semantic search: the background embedder (all-MiniLM-L6-v2 on the CPU, ~200 posts/s on 2 cores).
+    # Semantic search: the background embedder (all-MiniLM-L6-v2 on the CPU, ~50 posts/s on 2 cores).
     embedder_enabled: bool = True  # off: no vectors are made, semantic search finds only what exists
     embedder_batch_size: int = 32
     embedder_interval_seconds: float = 1.0  # poll between wake-ups (posts made by other processes)
@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     # Whether answers are written by the model (checked against their sources) rather than quoted
     # from posts (agora/ai/assistant/). Off by default: the tiny community model is not a writer.
     assistant_generative: bool = False
+    # The @assistant member (agora/ai/member/): its username, and how often its worker looks for
+    # mentions and chat messages to answer (0: no worker in this process; `agora ai assistant-run-once`).
+    assistant_username: str = "assistant"
+    assistant_poll_seconds: float = Field(2.0, ge=0)
 
     access_token_ttl_days: int = 0  # 0: tokens do not expire, as in Mastodon
     streaming_heartbeat_seconds: float = 15.0

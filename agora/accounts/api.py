@@ -98,6 +98,8 @@ class CredentialsForm(BaseModel):
     indexable: bool | None = None
     # Agora's extension: may the community model learn from my public posts (see docs/ai.md).
     ai_training: bool | None = None
+    # …and may the assistant read, quote and cite my posts (see docs/assistant.md).
+    ai_reading: bool | None = None
     source: dict[str, Any] | None = None
 
 
@@ -119,9 +121,13 @@ async def update_credentials(request: Request,
     ai_training = form.ai_training
     if ai_training is None and source.get("ai_training") is not None:  # as source[…] too, like privacy
         ai_training = validate(CredentialsForm, {"ai_training": source["ai_training"]}).ai_training
+    ai_reading = form.ai_reading
+    if ai_reading is None and source.get("ai_reading") is not None:
+        ai_reading = validate(CredentialsForm, {"ai_reading": source["ai_reading"]}).ai_reading
     changes = service.ProfileChanges(
         display_name=form.display_name, note=form.note, locked=form.locked, bot=form.bot,
         discoverable=form.discoverable, indexable=form.indexable, ai_training=ai_training,
+        ai_reading=ai_reading,
         default_visibility=source.get("privacy") or None,
         default_sensitive=str(sensitive).lower() in ("1", "true") if sensitive is not None else None,
         default_language=source.get("language") or None,

@@ -67,6 +67,8 @@ def credential_account_json(account: Account, settings: Settings, *,
         "indexable": account.indexable,
         # Agora's extension: the effective answer (the operator's default until the member chooses).
         "ai_training": ai_training_effective(account, settings),
+        # …and whether the assistant may read, quote and cite this member's posts.
+        "ai_reading": account.ai_reading,
     }
     data["role"] = {"id": "3" if account.admin else "-99", "name": "Admin" if account.admin else "",
                     "permissions": "1" if account.admin else "0", "color": "", "highlighted": account.admin}

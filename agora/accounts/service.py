@@ -166,6 +166,7 @@ class ProfileChanges:
     discoverable: bool | None = None
     indexable: bool | None = None
     ai_training: bool | None = None  # may the community model learn from my public posts
+    ai_reading: bool | None = None  # may the assistant read, quote and cite my posts
     default_visibility: str | None = None  # one of DEFAULT_VISIBILITIES
     default_sensitive: bool | None = None
     default_language: str | None = None
@@ -201,8 +202,8 @@ async def update_profile(
         raise Unprocessable("source[language] must be an ISO 639 language code, such as en or zh-CN")
     if changes.locale is not None and changes.locale not in INTERFACE_LOCALES:
         raise Unprocessable("locale must be one of " + ", ".join(INTERFACE_LOCALES))
-    for name in ("locked", "bot", "discoverable", "indexable", "ai_training", "default_sensitive", "default_language",
-                 "avatar_path", "header_path", "locale"):
+    for name in ("locked", "bot", "discoverable", "indexable", "ai_training", "ai_reading", "default_sensitive",
+                 "default_language", "avatar_path", "header_path", "locale"):
         value = getattr(changes, name)
         if value is not None:
             setattr(account, name, value)

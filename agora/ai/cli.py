@@ -61,7 +61,7 @@ def train_command(
     seq_len: int | None = typer.Option(None, help="Context length trained on (default: the preset's)."),
     learning_rate: float | None = typer.Option(None, "--lr", help="Peak learning rate (default: the preset's)."),
     chat_steps: int | None = typer.Option(None, help="Conversational-stage steps (default: 15% of --steps)."),
-    eval_every: int = typer.Option(100, help="Validate every this many steps."),
+    eval_every: int | None = typer.Option(None, help="Validate every this many steps (default: 10 times a run)."),
     save_every: int = typer.Option(200, help="Checkpoint every this many steps."),
     seed: int = typer.Option(1234, help="Same seed, same corpus, same run."),
     resume: bool = typer.Option(False, "--resume", help="Continue the newest unfinished run (or --run-id)."),
@@ -219,3 +219,104 @@ def presets() -> None:
     Console().print(table)
     console.print("training memory ≈ parameters × 16 bytes (AdamW, fp32 master weights and moments, "
                   "bf16 compute), before activations; FSDP divides it across GPUs")
+
+
+# --- oversight (agora/ai/audit.py) ------------------------------------------------------------------
+
+@ai.command("audit")
+def audit_export(
+    since: str | None = typer.Option(None, "--since", help="Only answers from this date (YYYY-MM-DD) or time on."),
+    format: str = typer.Option("jsonl", "--format", help="jsonl (one JSON object a line) or csv."),
+) -> None:
+    """Print the assistant's audit log (every answer, oldest first) to stdout, for operators."""
+    import asyncio
+    import sys
+    from datetime import UTC, datetime
+
+    from agora.ai import audit
+    from agora.config import Settings
+    from agora.kit.db import Database
+
+    if format not in ("jsonl", "csv"):
+        console.print("[red]error:[/red] --format must be jsonl or csv")
+        raise typer.Exit(2)
+    moment = None
+    if since:
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            console.print("[red]error:[/red] --since must be a date (YYYY-MM-DD) or an ISO 8601 time")
+            raise typer.Exit(2) from None
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    line = audit.jsonl_line if format == "jsonl" else audit.csv_line
+
+    async def run() -> None:
+        db = Database(Settings().resolved_database_url)
+        try:
+            if format == "csv":
+                sys.stdout.write(audit.csv_header())
+            async for row in audit.export_rows(lambda: db.transaction(write=False), since=moment):
+                sys.stdout.write(line(row))
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    sys.stdout.flush()
+
+
+@ai.command("status")
+def status() -> None:
+    """Whether the assistant is on (AGORA_AI_ENABLED), its engine, the promoted model, the audit rows."""
+    import asyncio
+
+    from agora.ai import audit
+    from agora.config import Settings
+    from agora.kit.db import Database
+
+    settings = Settings()
+
+    async def rows() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction(write=False) as session:
+                return await audit.count(session)
+        finally:
+            await db.dispose()
+
+    engine = audit.engine_description(settings)
+    out = Console()
+    out.print(f"assistant: {'enabled' if settings.ai_enabled else 'DISABLED (AGORA_AI_ENABLED=false)'}",
+              highlight=False, markup=False)
+    out.print(f"engine: {engine['engine']}", highlight=False, markup=False)
+    out.print(f"promoted model: {engine['promoted'] or 'none'}", highlight=False, markup=False)
+    out.print(f"audit rows: {asyncio.run(rows())}", highlight=False, markup=False)
+
+
+# --- the assistant as a member ---------------------------------------------------------------------
+
+@ai.command("assistant-run-once")
+def assistant_run_once() -> None:
+    """Answer every pending mention of @assistant and message to it now, each exactly once (the
+    server's worker does this continuously; safe to run beside it)."""
+    import asyncio
+
+    from agora.ai.member import ensure_assistant_account, run_once
+    from agora.config import Settings
+    from agora.kit.db import Database
+
+    settings = Settings()
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            async with db.transaction() as session:
+                await ensure_assistant_account(session, settings)
+            return await run_once(db, settings)
+        finally:
+            await db.dispose()
+
+    if not settings.ai_enabled:
+        console.print("[yellow]the assistant is switched off (AGORA_AI_ENABLED=false): nothing answered[/yellow]")
+        return
+    answered = asyncio.run(run())
+    console.print(f"[green]done[/green] {answered} mention(s) and message(s) answered or looked at")

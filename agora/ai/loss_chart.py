@@ -57,8 +57,8 @@ def _plot(draw: ImageDraw.ImageDraw, points: list[tuple[int, float, str, str | N
         x, _ = at(tokens, low)
         draw.text((x - 20, HEIGHT - BOTTOM + 6), _short(tokens), fill="black", font=small)
     draw.text((WIDTH // 2 - 40, HEIGHT - BOTTOM + 28), "tokens seen", fill="black", font=small)
-    for key, stage, colour in (("loss", None, TRAIN), ("loss", "chat", CHAT)):
-        line = [at(t, v) for t, v, k, s in points if k == key and s == stage]
+    for chat, colour in ((False, TRAIN), (True, CHAT)):
+        line = [at(t, v) for t, v, k, s in points if k == "loss" and (s == "chat") == chat]
         if len(line) > 1:
             draw.line(line, fill=colour, width=2)
     for tokens, value, key, _ in points:

@@ -49,7 +49,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("tiny", hidden=128, layers=4, heads=4, kv_heads=4, intermediate=384, context=256, tie_embeddings=True,
-           batch_size=16, steps=600, learning_rate=3e-3, fsdp=False,
+           batch_size=16, steps=200, learning_rate=3e-3, fsdp=False,
            about="1–3 M parameters (with the vocabulary): learns a community's style on 2 CPU cores in minutes"),
     Preset("small", hidden=512, layers=8, heads=8, kv_heads=8, intermediate=1408, context=512, tie_embeddings=True,
            batch_size=32, steps=5_000, learning_rate=1e-3, fsdp=False,

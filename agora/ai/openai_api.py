@@ -3,7 +3,8 @@
 Any OpenAI client works against Agora with an Agora access token as its API key. The models:
 `agora-assistant` (the grounded assistant: answers from the community's posts, with citations),
 the promoted run's id (or the upstream server's model, with AGORA_AI_URL) for plain chat, and
-all-MiniLM-L6-v2 for embeddings. Every completion says it was AI-generated (`agora.ai_generated`).
+all-MiniLM-L6-v2 for embeddings. Every completion says it was AI-generated (`agora.ai_generated`), and
+every completion is written to the audit log (agora/ai/audit.py), the raw models' too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from agora.accounts.auth import member
 from agora.accounts.oauth import Grant
 from agora.ai.engines import Engine, EngineError, engine_for
-from agora.ai.openai_assistant import assistant_completion
+from agora.ai.openai_assistant import assistant_completion, record_raw, recording
 from agora.ai.openai_errors import OpenAIError, OpenAIRoute, bad_request, model_not_found
 from agora.ai.openai_schemas import (
     ASSISTANT_MODEL,
@@ -114,10 +115,13 @@ async def chat_completions(request: Request, grant: Grant = Depends(caller)) -> 
     agora = {"ai_generated": True, "model_version": engine.model_id}
     options = dict(max_tokens=max_tokens, temperature=1.0 if body.temperature is None else body.temperature,
                    top_p=1.0 if body.top_p is None else body.top_p, stop=body.stops(), seed=body.seed)
+    runtime = runtime_of(request)
     if not body.stream:
         generation = await engine.complete(messages, **options)  # type: ignore[arg-type]
+        await record_raw(runtime, grant=grant, messages=messages, text=generation.text, model=engine.model_id)
         return from_generation(generation, id=id, model=engine.model_id, agora=agora)
-    deltas = await started(engine.stream(messages, **options))  # type: ignore[arg-type]
+    deltas = recording(await started(engine.stream(messages, **options)),  # type: ignore[arg-type]
+                       runtime, grant=grant, messages=messages, model=engine.model_id)
     return StreamingResponse(chat_events(deltas, id=id, model=engine.model_id, include_usage=include_usage,
                                          agora=agora), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

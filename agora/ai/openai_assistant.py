@@ -2,11 +2,13 @@
 
 The question is the conversation's last user message; the answer comes with its citations in the
 extension field `agora` (`citations`, `mode`, `refused`, `ai_generated`). A stream sends the finished
-answer in small pieces, with the extension on the final chunk.
+answer in small pieces, with the extension on the final chunk. Every answer is written to the audit
+log (agora/ai/audit.py) before it is sent.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,12 +16,14 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 
 from agora.accounts.oauth import Grant
+from agora.ai.audit import last_user_message, raw_answer, record_answer
 from agora.ai.engines import Delta, engine_for
 from agora.ai.openai_errors import OpenAIError, bad_request
 from agora.ai.openai_schemas import ASSISTANT_MODEL, chat_completion, completion_id
 from agora.ai.openai_stream import chat_events
 from agora.kit.runtime import Runtime
 
+log = logging.getLogger("agora.ai")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PIECE = re.compile(r"\s*\S+")
 
@@ -32,7 +36,7 @@ def approximate_tokens(text: str) -> int:
 
 async def assistant_completion(runtime: Runtime, *, grant: Grant, messages: list[dict[str, str]], stream: bool,
                                include_usage: bool) -> Any:
-    question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "").strip()
+    question = last_user_message(messages).strip()
     if not question:
         raise bad_request("agora-assistant answers the last user message, and there is none.", param="messages")
     try:
@@ -46,6 +50,10 @@ async def assistant_completion(runtime: Runtime, *, grant: Grant, messages: list
     async with runtime.db.transaction(write=False) as session:
         answer = await answer_question(session, asker_id=grant.account.id, question=question, settings=settings,
                                        engine=engine)
+    # Recorded before anything is sent (a stream too: the whole answer is known already), in a short
+    # write transaction of its own: answering may take seconds, and must not hold the write lock.
+    async with runtime.db.transaction() as session:
+        await record_answer(session, asker_id=grant.account.id, surface="api", question=question, answer=answer)
     agora = {"ai_generated": True, "mode": answer.mode, "refused": answer.refused,
              "model_version": getattr(answer, "model", None),
              "citations": answer.to_json().get("citations", [])}
@@ -64,3 +72,42 @@ async def assistant_completion(runtime: Runtime, *, grant: Grant, messages: list
     return StreamingResponse(chat_events(pieces(), id=id, model=ASSISTANT_MODEL, include_usage=include_usage,
                                          agora=agora), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+# --- a raw model's completions are audited too ----------------------------------------------------
+
+async def record_raw(runtime: Runtime, *, grant: Grant, messages: list[dict[str, str]], text: str,
+                     model: str) -> None:
+    """Audit a plain chat completion from a model (no retrieval: its sources are empty)."""
+    async with runtime.db.transaction() as session:
+        await record_answer(session, asker_id=grant.account.id if grant.account is not None else None,
+                            surface="api", question=last_user_message(messages),
+                            answer=raw_answer(text, model=model), model_version=model)
+
+
+def recording(deltas: AsyncIterator[Delta], runtime: Runtime, *, grant: Grant, messages: list[dict[str, str]],
+              model: str) -> AsyncIterator[Delta]:
+    """`deltas`, audited once the answer is known: when the finish arrives, before it is sent on (so a
+    client that saw the end of the stream finds the row); a stream cut short is audited as far as it got."""
+
+    async def audited() -> AsyncIterator[Delta]:
+        pieces: list[str] = []
+        done = False
+        try:
+            async for delta in deltas:
+                pieces.append(delta.text or "")
+                if delta.finish_reason is not None and not done:
+                    done = True
+                    await record_raw(runtime, grant=grant, messages=messages, text="".join(pieces), model=model)
+                yield delta
+        finally:
+            close = getattr(deltas, "aclose", None)
+            if close is not None:
+                await close()
+            if not done and pieces:
+                try:
+                    await record_raw(runtime, grant=grant, messages=messages, text="".join(pieces), model=model)
+                except Exception:  # the client is gone and the stream is over: say so in the log, go on
+                    log.exception("could not audit a /v1 stream that was cut short")
+
+    return audited()

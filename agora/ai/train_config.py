@@ -27,7 +27,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.95)
     grad_clip: float = 1.0
-    eval_every: int = 100
+    eval_every: int | None = None  # default: ten validations a run (at least every 10 steps)
     eval_windows: int = 64  # held-out windows per validation
     save_every: int = 200
     chat_steps: int | None = None  # conversational stage on (post, reply) pairs; default: 15% of steps
@@ -68,6 +68,7 @@ class TrainConfig:
         chosen.warmup_steps = self.warmup_steps if self.warmup_steps is not None else max(10, steps // 20)
         chosen.chat_steps = self.chat_steps if self.chat_steps is not None else steps * 15 // 100
         chosen.fsdp = spec.fsdp if self.fsdp is None else self.fsdp
+        chosen.eval_every = self.eval_every if self.eval_every is not None else max(10, steps // 10)
         for name in ("steps", "batch_size", "seq_len", "eval_every", "save_every", "eval_windows"):
             if getattr(chosen, name) <= 0:
                 raise ValueError(f"{name.replace('_', '-')} must be positive")

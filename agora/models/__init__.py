@@ -1,6 +1,7 @@
 """All SQLAlchemy models, one module per aggregate. Importing this registers every table."""
 
 from agora.models.accounts import Account
+from agora.models.ai import AiAudit, AssistantReply
 from agora.models.base import Base
 from agora.models.chat import (
     ChatEvent,
@@ -39,9 +40,44 @@ from agora.models.statuses import (
 from agora.models.vectors import StatusVector
 
 __all__ = [
-    "Account", "Base", "Block", "Bookmark", "ChatEvent", "ChatMessage", "ChatMessageEdit", "ChatReaction",
-    "ChatSequence", "Conversation", "ConversationMember", "Favourite", "Follow", "FollowRequest", "Hold",
-    "IdempotencyRecord", "JournalEntry", "LedgerAccount", "Marker", "MediaAttachment", "Mention", "Mute",
-    "Notification", "OAuthApp", "OAuthCode", "OAuthToken", "PaymentPin", "PaymentRequest", "Posting", "RedPacket",
-    "RedPacketClaim", "Status", "StatusEdit", "StatusPin", "StatusTag", "StatusVector", "Tag", "Transfer",
+    "Account",
+    "AiAudit",
+    "AssistantReply",
+    "Base",
+    "Block",
+    "Bookmark",
+    "ChatEvent",
+    "ChatMessage",
+    "ChatMessageEdit",
+    "ChatReaction",
+    "ChatSequence",
+    "Conversation",
+    "ConversationMember",
+    "Favourite",
+    "Follow",
+    "FollowRequest",
+    "Hold",
+    "IdempotencyRecord",
+    "JournalEntry",
+    "LedgerAccount",
+    "Marker",
+    "MediaAttachment",
+    "Mention",
+    "Mute",
+    "Notification",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
+    "PaymentPin",
+    "PaymentRequest",
+    "Posting",
+    "RedPacket",
+    "RedPacketClaim",
+    "Status",
+    "StatusEdit",
+    "StatusPin",
+    "StatusTag",
+    "StatusVector",
+    "Tag",
+    "Transfer",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agora.models.base import Base, created_at, snowflake_pk
@@ -41,6 +41,8 @@ class Account(Base):
     # May the community model learn from this member's public posts? NULL: never chosen, so the
     # operator's `ai_training_default` decides (see `ai_training_effective`).
     ai_training: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
+    # May the assistant read (and so quote and cite) this member's posts in its answers to anyone?
+    ai_reading: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
     default_visibility: Mapped[str] = mapped_column(String(10), nullable=False, default="public")
     default_sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     default_language: Mapped[str | None] = mapped_column(String(10), nullable=True)

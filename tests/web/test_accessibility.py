@@ -13,7 +13,7 @@ from tests.web.browser import compose, png, sign_up
 
 SIGNED_OUT = ["/", "/auth/sign_in", "/auth/sign_up", "/explore", "/ai/model"]
 SIGNED_IN = ["/home", "/explore", "/@ally", "/@ally/followers", "/notifications", "/bookmarks", "/compose",
-             "/settings/profile", "/settings/password", "/settings/preferences", "/tags/garden", "/chat"]
+             "/settings/profile", "/settings/password", "/settings/preferences", "/tags/garden", "/chat", "/assistant"]
 BLOCKING = {"serious", "critical"}
 
 

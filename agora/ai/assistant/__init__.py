@@ -39,8 +39,10 @@ async def answer_question(session: AsyncSession, *, asker_id: int, question: str
     if category is not None:
         return Answer(text=refusal_text(category), mode=EXTRACTIVE, refused=True, model=EXTRACTIVE_MODEL)
     sources = await retrieve(session, asker_id=asker_id, question=question, settings=settings)
+    answer = None
     if engine is not None and settings.assistant_generative and sources:
-        generated = await answer_generatively(question, sources, engine)
-        if generated is not None:
-            return generated
-    return await answer_extractively(question, sources)
+        answer = await answer_generatively(question, sources, engine)
+    if answer is None:
+        answer = await answer_extractively(question, sources)
+    answer.retrieved = [source.status_id for source in sources]  # what the audit log records as read
+    return answer

@@ -39,6 +39,8 @@ class Answer:
     mode: str = EXTRACTIVE
     refused: bool = False
     model: str = EXTRACTIVE_MODEL
+    # Every post the answer was made from (cited or not), for the audit log; not shown to the asker.
+    retrieved: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.accounts.service import profile_url
@@ -61,9 +61,9 @@ def readable_by_assistant(account: Account) -> bool:
     """Whether the assistant may read (and so cite) this member's posts.
 
     Bots are never cited — the assistant's own replies included, so it cannot quote itself back as a
-    source. Where members can opt out of the assistant reading their posts, that choice is checked
-    here too (the opt-out column is not in the schema yet)."""
-    return not account.bot
+    source. A member who turned off "Let the assistant read and cite my posts" (`ai_reading`) is
+    never read either: their posts are neither quoted, cited nor used as a reply's context."""
+    return not account.bot and account.ai_reading
 
 
 def search_query(question: str) -> SearchQuery:
@@ -108,10 +108,13 @@ async def retrieve(session: AsyncSession, *, asker_id: int, question: str, setti
 
 
 async def _parent_texts(session: AsyncSession, found: list[Status], *, asker_id: int) -> dict[int, str]:
-    """id -> text of the posts these reply to, among those the asker may find."""
+    """id -> text of the posts these reply to, among those the asker may find and the assistant may
+    read (the same rule as `readable_by_assistant`, in SQL: a context is read, if never quoted)."""
     wanted = {s.in_reply_to_id for s in found if s.in_reply_to_id is not None}
     if not wanted:
         return {}
-    rows = await session.execute(select(Status.id, Status.text).where(Status.id.in_(wanted),
-                                                                        discoverable_posts(asker_id)))
+    # Opting out is rare, as are bots: checking against those few is cheaper than listing everyone else.
+    unreadable = select(Account.id).where(or_(Account.ai_reading.is_(False), Account.bot.is_(True)))
+    rows = await session.execute(select(Status.id, Status.text).where(
+        Status.id.in_(wanted), discoverable_posts(asker_id), Status.account_id.not_in(unreadable)))
     return {status_id: text for status_id, text in rows}

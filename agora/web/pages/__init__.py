@@ -1,7 +1,9 @@
 """The web app's routes, one module per part of the product."""
 
 from agora.web.pages import (
+    ai_admin,
     ai_model,
+    assistant,
     auth,
     chat,
     chat_actions,
@@ -22,5 +24,5 @@ from agora.web.pages import (
 # Order matters where paths overlap: every fixed path (/@name/followers, /@name/media …) comes
 # before the thread's /@name/{status_id}.
 ROUTERS = [places.router, auth.router, live.router, compose.router, timelines.router, search.router,
-           ai_model.router, notifications.router, chat.router, chat_actions.router, wallet.router,
-           wallet_requests.router, wallet_chat.router, settings.router, profiles.router, thread.router]
+           ai_model.router, ai_admin.router, assistant.router, notifications.router, chat.router, chat_actions.router,
+           wallet.router, wallet_requests.router, wallet_chat.router, settings.router, profiles.router, thread.router]

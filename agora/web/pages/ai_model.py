@@ -87,4 +87,5 @@ async def model_card_page(request: Request) -> Response:
     viewer = await current_viewer(request)
     admin = viewer is not None and bool(viewer.account.admin)
     context = await asyncio.to_thread(_load, runtime_of(request).settings, admin)
-    return await page(request, "ai_model.html", {**context, "is_operator": admin})
+    return await page(request, "ai_model.html", {**context, "is_operator": admin,
+                                                 "ai_enabled": runtime_of(request).settings.ai_enabled})

@@ -1,6 +1,6 @@
-"""The front door (`/`) and the places in the navigation that later features fill: the assistant
-(the wallet and search have their own pages, `pages/wallet.py`, `pages/search.py`). Each says
-honestly what it will be rather than pretending."""
+"""The front door (`/`), and `_soon` for a place in the navigation that a later feature fills: it
+says honestly what it will be rather than pretending (the wallet, search and the assistant have their
+own pages now: `pages/wallet.py`, `pages/search.py`, `pages/assistant.py`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from agora.instance.about import facts
 from agora.kit.runtime import runtime_of
 from agora.social import timelines
 from agora.web.feeds import read_feed
-from agora.web.i18n import N_
 from agora.web.i18n import gettext as _
 from agora.web.render import page, prepare
 from agora.web.session import Viewer, current_viewer, require_viewer
@@ -37,5 +36,3 @@ def _soon(path: str, title: str, lead: str) -> None:
 
     router.add_api_route(path, place, methods=["GET"], name=f"soon:{path}")
 
-
-_soon("/assistant", N_("Assistant"), N_("Ask questions and get answers that cite the community's posts."))

@@ -155,11 +155,12 @@ async def change_password(request: Request, viewer: Viewer = Depends(require_vie
 # --- preferences and language ------------------------------------------------------------------
 
 async def _save_account_prefs(request: Request, viewer: Viewer, choice: str,
-                             default_visibility: str | None = None, ai_training: bool | None = None) -> None:
+                             default_visibility: str | None = None, ai_training: bool | None = None,
+                             ai_reading: bool | None = None) -> None:
     runtime = runtime_of(request)
     # "auto" stores the neutral default ("en"): the account cannot tell it from a choice of English.
     changes = service.ProfileChanges(default_visibility=default_visibility, locale=i18n.account_locale(choice),
-                                     ai_training=ai_training)
+                                     ai_training=ai_training, ai_reading=ai_reading)
     async with runtime.db.transaction() as session:
         account = await service.get_account(session, account_id=viewer.id)
         await service.update_profile(session, account=account, settings=runtime.settings, changes=changes)
@@ -169,7 +170,8 @@ async def _save_account_prefs(request: Request, viewer: Viewer, choice: str,
 async def preferences_page(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     form = {"default_visibility": viewer.account.default_visibility,
             "locale": chosen_locale(request, viewer) or i18n.AUTO,
-            "ai_training": service.ai_training_effective(viewer.account, runtime_of(request).settings)}
+            "ai_training": service.ai_training_effective(viewer.account, runtime_of(request).settings),
+            "ai_reading": viewer.account.ai_reading}
     return await _settings_page(request, "settings_preferences.html", {"section": "preferences", "form": form})
 
 
@@ -177,7 +179,8 @@ async def preferences_page(request: Request, viewer: Viewer = Depends(require_vi
 async def save_preferences(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     raw = await request.form()
     form = {"default_visibility": forms.text(raw, "default_visibility", limit=20),
-            "locale": forms.text(raw, "locale", limit=20), "ai_training": forms.flag(raw, "ai_training")}
+            "locale": forms.text(raw, "locale", limit=20), "ai_training": forms.flag(raw, "ai_training"),
+            "ai_reading": forms.flag(raw, "ai_reading")}
     errors: FieldErrors = {}
     if form["default_visibility"] not in service.DEFAULT_VISIBILITIES:
         errors["default_visibility"] = _("Choose who can see your posts by default.")
@@ -187,7 +190,8 @@ async def save_preferences(request: Request, viewer: Viewer = Depends(require_vi
         return await _settings_page(request, "settings_preferences.html", {
             "section": "preferences", "form": form, "errors": errors}, status=422)
     await _save_account_prefs(request, viewer, form["locale"], default_visibility=form["default_visibility"],
-                              ai_training=_ai_training_choice(request, viewer, form["ai_training"]))
+                              ai_training=_ai_training_choice(request, viewer, form["ai_training"]),
+                              ai_reading=form["ai_reading"])
     response = RedirectResponse("/settings/preferences?saved=1", status_code=303)
     i18n.remember(response, form["locale"], secure=request.url.scheme == "https")
     return response

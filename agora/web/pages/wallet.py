@@ -76,9 +76,21 @@ async def wallet_page_with(request: Request, viewer: Viewer, *, which: str | Non
     if which is not None:
         forms_state[which] = {"form": form or {}, "errors": errors or {},
                               "key": (form or {}).get("key") or forms.new_key()}
-    if request.method == "GET" and (to := request.query_params.get("to")):
-        forms_state["send"]["form"] = {"to": to[:100]}
+    if request.method == "GET" and (prefill := _send_prefill(request)):
+        forms_state["send"]["form"] = prefill
+        extra = {"drafted": request.query_params.get("draft") == "assistant", **(extra or {})}
     return await page(request, "wallet.html", {**context, "forms": forms_state, **(extra or {})}, status=status)
+
+
+# A link can fill in the send form (a profile's "Pay" link, the assistant's payment drafts:
+# /wallet?to=bob&amount=20.00&currency=usd&note=pizza#send). It only fills the form: nothing is sent
+# until the member presses Send (and gives their PIN where the amount needs it).
+PREFILLED = {"to": 100, "amount": 20, "currency": 3, "note": 500}
+
+
+def _send_prefill(request: Request) -> dict[str, str]:
+    query = request.query_params
+    return {name: query[name][:limit] for name, limit in PREFILLED.items() if query.get(name)}
 
 
 @router.get("/wallet")

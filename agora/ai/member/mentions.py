@@ -1,0 +1,107 @@
+"""Mentions: a member writes "@assistant …" in a post; the assistant replies in the thread.
+
+The reply's audience is never wider than the mention's: a public or unlisted mention gets a reply of
+the same visibility, answered from public and unlisted posts only (everyone may read it); a
+followers-only or direct mention gets a direct reply to the asker alone, answered from everything
+the asker may see. A payment request always gets a direct reply: a draft is the asker's business.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.ai.assistant import Answer
+from agora.ai.assistant.generative import EngineLike
+from agora.config import Settings
+from agora.kit.db import Database
+from agora.kit.errors import AgoraError
+from agora.models import Account, Mention, Status
+from agora.models.ai import STATUS
+from agora.social import statuses
+from agora.social.visibility import PUBLICLY_READABLE
+
+from . import drafts
+from .answering import answer_for, record
+from .claims import claim, unclaimed, window_start
+from .intents import payment_intent, without_mention
+from .replies import fit
+
+log = logging.getLogger("agora.ai")
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    asker_id: int
+    question: str
+    answer: Answer
+    text: str
+    visibility: str
+    surface: str = "mention"
+
+
+async def pending(session: AsyncSession, *, assistant_id: int, limit: int) -> list[int]:
+    """Posts mentioning the assistant, recent and not yet answered, oldest first."""
+    reply, claimed = unclaimed(STATUS, Mention.status_id)
+    rows = await session.scalars(
+        select(Mention.status_id).join(Status, Status.id == Mention.status_id).outerjoin(reply, claimed)
+        .where(Mention.account_id == assistant_id, Mention.status_id >= window_start(),
+               Status.account_id != assistant_id, Status.reblog_of_id.is_(None), reply.id.is_(None))
+        .order_by(Mention.status_id).limit(limit))
+    return list(rows)
+
+
+async def plan(session: AsyncSession, *, status_id: int, assistant: Account, settings: Settings,
+               engine: EngineLike | None) -> Planned | None:
+    """What the assistant will say to this mention (None: nothing — e.g. it may not see it)."""
+    try:
+        status = await statuses.get_visible(session, status_id=status_id, viewer_id=assistant.id)
+    except AgoraError:
+        return None
+    asker = status.account
+    if asker.bot:  # bots do not talk to bots: no reply loops
+        return None
+    question = without_mention(status.text, assistant.username)
+    intent = payment_intent(question, settings.currencies)
+    if intent is not None:
+        answer, _ = await drafts.prepare(session, asker_id=asker.id, intent=intent, settings=settings,
+                                         assistant_id=assistant.id)
+        visibility = "direct"
+    else:
+        public = status.visibility in PUBLICLY_READABLE
+        answer = await answer_for(session, asker_id=asker.id, question=question, settings=settings, engine=engine,
+                                  public_only=public)
+        visibility = status.visibility if public else "direct"
+    text = fit(f"@{asker.username} ", answer.text, answer, settings.max_status_chars)
+    return Planned(asker.id, question, answer, text, visibility)
+
+
+async def answer_mention(db: Database, *, status_id: int, assistant_id: int, settings: Settings,
+                         engine: EngineLike | None) -> bool:
+    """Answer one mention, exactly once. True if this call claimed it (replied or decided not to)."""
+    async with db.transaction(write=False) as session:
+        assistant = await session.get_one(Account, assistant_id)
+        planned = await plan(session, status_id=status_id, assistant=assistant, settings=settings, engine=engine)
+    async with db.transaction() as session:
+        claimed = await claim(session, kind=STATUS, source_id=status_id)
+        if claimed is None:
+            return False
+        if planned is None:
+            return True
+        assistant = await session.get_one(Account, assistant_id)
+        try:
+            # Refusals (the post was deleted, or its author blocked the assistant, since we read it)
+            # come before create() writes anything, so the claim alone is kept.
+            reply = await statuses.create(session, author=assistant, settings=settings, draft=statuses.Draft(
+                text=planned.text, visibility=planned.visibility, in_reply_to_id=status_id,
+                application_name="Agora assistant"))
+        except AgoraError as error:
+            log.info("assistant did not reply to a mention", extra={"status_id": status_id, "why": str(error)})
+            return True
+        claimed.reply_id = reply.id
+        await record(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
+                     answer=planned.answer)
+    return True
