@@ -76,8 +76,8 @@ async def test_followers_only_posts_direct_posts_and_chat_messages_never_reach_a
     public = await post(client, alice, OPENED)
     private = await post(client, alice, f"The ramen place on Mill Lane opened early for friends: code {SECRET}.",
                          visibility="private")
-    await post(client, alice, f"@carol the ramen place on Mill Lane opened on Wednesday for staff, {SECRET}.",
-               visibility="direct")
+    dm = await post(client, alice, f"@carol the ramen place on Mill Lane opened on Wednesday for staff, {SECRET}.",
+                    visibility="direct")
     await follow(client, carol, alice)
     chat = await direct(client, alice, carol)
     await send(client, alice, chat["id"], f"The ramen place on Mill Lane opened for us on Tuesday. {SECRET}")
@@ -93,6 +93,8 @@ async def test_followers_only_posts_direct_posts_and_chat_messages_never_reach_a
     # the asker's own view, not a blanket rule.
     answer = await ask(runtime, carol, RAMEN)
     assert int(private["id"]) in {c.status_id for c in answer.citations}
+    # A direct post is correspondence, never a source, even for the member it was sent to.
+    assert int(dm["id"]) not in {c.status_id for c in answer.citations} and "Wednesday" not in answer.text
 
 
 async def test_a_blocked_author_is_not_cited_and_a_deleted_post_is_gone(

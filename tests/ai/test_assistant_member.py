@@ -304,13 +304,18 @@ async def test_hostile_requests_draft_nothing_for_anyone_else_and_move_no_money(
     seen += [m["text"] for m in await history(client, alice, chat["id"])]
     seen += [s["content"] for s in await replies_to(client, alice, asked["id"])]
     assert seen and not any("/wallet?" in text for text in seen)
-    assert any("cannot pay yourself" in text for text in seen)  # mallory → mallory: refused, said in the group
+    # mallory → mallory is refused, and the refusal too goes to mallory alone (a refusal can reveal a
+    # block between two members); the group only hears that she was answered privately.
+    assert not any("cannot pay yourself" in text for text in seen)
+    assert any("answered your payment request in our direct chat" in text for text in seen)
     # mallory's own draft to bob went to mallory alone, in her direct chat with the assistant.
     # (a message request: mallory never wrote to the assistant directly)
     requests = (await client.get("/api/v1/chats", params={"requests": "true"}, headers=mallory.headers)).json()
     [private] = [c for c in requests if c["id"] != room["id"]]
-    drafts = [m["text"] for m in by_assistant(await history(client, mallory, private["id"]), bot)]
+    answers = [m["text"] for m in by_assistant(await history(client, mallory, private["id"]), bot)]
+    drafts = [text for text in answers if "/wallet?" in text]
     assert len(drafts) == 1 and "to=bob" in drafts[0] and "not sent anything" in drafts[0]
+    assert any("cannot pay yourself" in text for text in answers)
     for member in (alice, bob, mallory):
         assert await available(client, member) == 10_000
 

@@ -228,3 +228,13 @@ async def test_upstream_engine_against_an_openai_compatible_server(live_server, 
     with pytest.raises(UpstreamError):
         await wrong_key.complete(chat(QUESTIONS[0]), max_tokens=5)
     await wrong_key.aclose()
+
+
+def test_edge_sampling_settings_pick_the_best_token_instead_of_failing() -> None:
+    from agora.ai.engines.decoding import pick_token
+
+    logits = torch.tensor([0.1, 2.0, -1.0, 1.9])
+    best = int(torch.argmax(logits))
+    assert pick_token(logits, temperature=1.0, top_p=0.0, generator=None) == best  # top_p 0: greedy
+    assert pick_token(logits, temperature=1e-40, top_p=1.0, generator=None) == best  # no overflow
+    assert pick_token(logits, temperature=1.0, top_p=1e-9, generator=None) == best  # the best is always kept

@@ -31,12 +31,13 @@ from sqlalchemy import select
 
 from agora.ai.assistant import Answer, answer_question
 from agora.ai.assistant.extractive import MAX_SENTENCES, NO_ANSWER
-from agora.demo.loader import DEMO_USERNAME, load_demo, read_data
+from agora.demo.loader import DEMO_USERNAME, load_demo
 from agora.kit.db import Database
-from agora.models import Account, Status
+from agora.models import Account
 from agora.search.embedder import embed_missing
 from tests.ai.grounding_questions import QUESTIONS, UNANSWERABLE
 from tests.conftest import make_settings
+from tests.demo_judged import demo_keys
 
 MAX_CITATIONS = MAX_SENTENCES
 # Measured 2026-12-05 on SQLite: precision 0.812, recall@4 0.722, supported 71/71 = 1.000, declined 2/3.
@@ -54,22 +55,6 @@ def recall(cited: list[str], relevant: frozenset[str]) -> float:
     return len(set(cited) & relevant) / min(len(relevant), MAX_CITATIONS)
 
 
-async def demo_keys(db: Database) -> dict[int, str]:
-    """status id -> demo key; fails if a judged post is missing or not public."""
-    _, posts = read_data()
-    by_text = {(p["author"], p["text"]): p["key"] for p in posts}
-    async with db.transaction(write=False) as session:
-        rows = (await session.execute(
-            select(Status.id, Account.username_key, Status.text, Status.visibility)
-            .join(Account, Account.id == Status.account_id).where(Status.reblog_of_id.is_(None)))).all()
-    keys = {r.id: by_text[(r.username_key, r.text)] for r in rows if (r.username_key, r.text) in by_text}
-    visibility = {keys[r.id]: r.visibility for r in rows if r.id in keys}
-    for question in QUESTIONS:
-        for key in question.relevant:
-            assert visibility.get(key) == "public", f"{question.q!r}: {key} is {visibility.get(key)}, not public"
-    return keys
-
-
 def test_questions_are_well_formed() -> None:
     assert len(QUESTIONS) >= 20
     assert len({q.q for q in QUESTIONS}) == len(QUESTIONS)
@@ -85,7 +70,7 @@ async def test_answers_cite_relevant_posts_and_every_sentence_is_supported(datab
     db = Database(settings.resolved_database_url)
     try:
         await embed_missing(db)
-        keys = await demo_keys(db)
+        keys = await demo_keys(db, ((item.q, item.relevant) for item in QUESTIONS))
         async with db.transaction(write=False) as session:
             demo_id = await session.scalar(select(Account.id).where(Account.username_key == DEMO_USERNAME))
         assert demo_id is not None

@@ -23,14 +23,12 @@ import math
 import time
 from pathlib import Path
 
-from sqlalchemy import select
-
-from agora.demo.loader import load_demo, read_data
+from agora.demo.loader import load_demo
 from agora.kit.db import Database
-from agora.models import Account, Status
 from agora.search import hybrid
 from agora.search.embedder import embed_missing
 from tests.conftest import make_settings
+from tests.demo_judged import demo_keys
 from tests.search.relevance import QUERIES
 
 K = 10
@@ -49,26 +47,9 @@ def recall_at_k(ranked: list[str], relevant: frozenset[str], k: int = K) -> floa
     return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
 
 
-async def demo_keys(db: Database) -> dict[int, str]:
-    """status id -> demo key, found by author and text; fails if a judged post is missing or not public."""
-    _, posts = read_data()
-    by_text = {(p["author"], p["text"]): p["key"] for p in posts}
-    async with db.transaction(write=False) as session:
-        rows = (await session.execute(
-            select(Status.id, Account.username_key, Status.text, Status.visibility)
-            .join(Account, Account.id == Status.account_id).where(Status.reblog_of_id.is_(None)))).all()
-    keys = {r.id: by_text[(r.username_key, r.text)] for r in rows if (r.username_key, r.text) in by_text}
-    visibility = {keys[r.id]: r.visibility for r in rows if r.id in keys}
-    for judged in QUERIES:
-        for key in judged.relevant:
-            assert key in visibility, f"{judged.q!r}: judged post {key} is not in the loaded demo"
-            assert visibility[key] == "public", f"{judged.q!r}: judged post {key} is {visibility[key]}, not public"
-    return keys
-
-
 async def evaluate(db: Database) -> dict[str, dict[str, list[float]]]:
     """mode -> {"ndcg": [per query], "recall": [per query]}, in the order of QUERIES."""
-    keys = await demo_keys(db)
+    keys = await demo_keys(db, ((item.q, item.relevant) for item in QUERIES))
     scores: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall": []} for m in MODES}
     for judged in QUERIES:
         for mode in MODES:

@@ -88,13 +88,17 @@ async def retrieve(session: AsyncSession, *, asker_id: int, question: str, setti
                                      limit=limit, mode="hybrid")
         ids = list(dict.fromkeys([*ids, *more]))
     replies = list(await session.scalars(
-        select(Status.id).where(Status.in_reply_to_id.in_(ids), Status.id.not_in(ids), discoverable_posts(asker_id))
+        select(Status.id).where(Status.in_reply_to_id.in_(ids), Status.id.not_in(ids), discoverable_posts(asker_id),
+                                Status.visibility != "direct")
         .order_by(Status.id).limit(MAX_REPLIES)))
     found = await statuses.load(session, ids=[*ids, *replies])
     parents = await _parent_texts(session, found, asker_id=asker_id)
     sources: list[Source] = []
     for rank, status in enumerate(found):
-        if status.reblog_of_id is not None or not readable_by_assistant(status.account):
+        # Direct posts are private correspondence: never a source, even for someone they were sent to
+        # (an answer lands in the audit log, and may go to an upstream model server).
+        if status.reblog_of_id is not None or status.visibility == "direct" \
+                or not readable_by_assistant(status.account):
             continue
         text = status.text.strip()
         if not text:
@@ -116,5 +120,6 @@ async def _parent_texts(session: AsyncSession, found: list[Status], *, asker_id:
     # Opting out is rare, as are bots: checking against those few is cheaper than listing everyone else.
     unreadable = select(Account.id).where(or_(Account.ai_reading.is_(False), Account.bot.is_(True)))
     rows = await session.execute(select(Status.id, Status.text).where(
-        Status.id.in_(wanted), discoverable_posts(asker_id), Status.account_id.not_in(unreadable)))
+        Status.id.in_(wanted), discoverable_posts(asker_id), Status.visibility != "direct",
+        Status.account_id.not_in(unreadable)))
     return {status_id: text for status_id, text in rows}

@@ -20,13 +20,15 @@ def pick_token(logits: torch.Tensor, *, temperature: float, top_p: float,
     """The next token id from the last position's logits (1-d, vocabulary-sized)."""
     import torch
 
-    if temperature <= 0:
+    if temperature < 1e-5 or top_p <= 0:  # greedy: a tinier temperature would overflow the softmax
         return int(torch.argmax(logits).item())
     probs = torch.softmax(logits.float() / temperature, dim=-1)
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True)
         before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
-        sorted_probs[before >= top_p] = 0.0  # the smallest set whose mass reaches top_p (at least one)
+        cut = before >= top_p
+        cut[..., 0] = False  # the smallest set whose mass reaches top_p: always at least the best token
+        sorted_probs[cut] = 0.0
         probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
     return int(torch.multinomial(probs, 1, generator=generator).item())
 

@@ -34,6 +34,7 @@ from .replies import fit
 log = logging.getLogger("agora.ai")
 SUMMARY_IN_GROUPS = "I summarise what you missed in a group: ask me there (mention me)."
 DRAFT_SENT_PRIVATELY = "I sent your payment draft to our direct chat: payment drafts are yours alone."
+ANSWERED_PRIVATELY = "I answered your payment request in our direct chat."
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,8 @@ async def plan(session: AsyncSession, *, message_id: int, assistant: Account, se
     if intent is not None:
         answer, drafted = await drafts.prepare(session, asker_id=asker.id, intent=intent, settings=settings,
                                                assistant_id=assistant.id)
-        if group and drafted:  # a real draft: only the asker sees it
-            return planned(answer, "chat", private=True, note=DRAFT_SENT_PRIVATELY)
+        if group:  # a draft, or a refusal that could reveal a block: only the asker sees it
+            return planned(answer, "chat", private=True, note=DRAFT_SENT_PRIVATELY if drafted else ANSWERED_PRIVATELY)
         return planned(answer, "chat")
     if wants_summary(question):
         if not group:

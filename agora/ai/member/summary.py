@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +30,7 @@ from agora.ai.assistant.answer import EXTRACTIVE, EXTRACTIVE_MODEL
 from agora.ai.assistant.text import content_words, shorten
 from agora.chat import events
 from agora.kit.time import utcnow
-from agora.models import ChatEvent, ChatMessage, ConversationMember
+from agora.models import Account, ChatEvent, ChatMessage, ConversationMember
 from agora.models.chat import RECEIVING_STATES
 
 QUOTED = 5
@@ -65,7 +65,10 @@ async def missed_messages(session: AsyncSession, *, asker_id: int, assistant_id:
         select(ChatMessage).options(selectinload(ChatMessage.account))
         .where(ChatMessage.conversation_id == asked.conversation_id, ChatMessage.id > since,
                ChatMessage.id < asked.id, ChatMessage.seq >= floor, ChatMessage.kind == "text",
-               ChatMessage.deleted_at.is_(None), ChatMessage.account_id.not_in((asker_id, assistant_id)))
+               ChatMessage.deleted_at.is_(None), ChatMessage.account_id.not_in((asker_id, assistant_id)),
+               # Members who turned off "let the assistant read and cite my posts", and bots, are never quoted.
+               ChatMessage.account_id.not_in(select(Account.id).where(
+                   or_(Account.ai_reading.is_(False), Account.bot.is_(True)))))
         .order_by(ChatMessage.id.desc()).limit(MAX_READ))
     return list(reversed(list(rows)))
 
