@@ -265,7 +265,7 @@ async def test_send_20_to_bob_for_pizza_is_a_draft_and_moves_no_money(client: ht
     page = await browser.get(link.replace(runtime.settings.base_url, ""))
     assert page.status_code == 200
     assert 'value="bob"' in page.text and 'value="20.00"' in page.text and 'value="pizza"' in page.text
-    assert "has not sent anything" in page.text
+    assert "nothing has been sent" in page.text
     assert await available(client, alice) == 5000 and await available(client, bob) == 0
     assert await audit_surfaces(runtime) == ["chat"]
 
@@ -351,3 +351,12 @@ def test_a_long_answer_is_trimmed_and_keeps_the_sources_of_what_it_keeps() -> No
     kept = {int(n) for n in re.findall(r"\[(\d)\] https", text)}
     assert kept and kept == {int(n) for n in re.findall(r"\[(\d)\](?! https)", text)}
     assert "@m1 wrote" not in text and "@\u2060m1 wrote" in text  # quoted authors are not mentioned
+
+
+async def test_the_assistant_never_takes_over_a_members_account(runtime: Runtime, alice: Member) -> None:
+    """An operator who points AGORA_ASSISTANT_USERNAME at a member's name gets a clear refusal: the
+    assistant never posts or answers as someone who can sign in."""
+    settings = runtime.settings.model_copy(update={"assistant_username": alice.username})
+    with pytest.raises(RuntimeError, match="names a member's account"):
+        async with runtime.db.transaction() as session:
+            await ensure_assistant_account(session, settings)

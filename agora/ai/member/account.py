@@ -31,7 +31,10 @@ async def ensure_assistant_account(session: AsyncSession, settings: Settings) ->
     username = settings.assistant_username
     found = await find_by_username(session, username=username)
     if found is not None:
-        if found.password_hash is None and found.email is None and not found.bot:
+        if found.password_hash is not None or found.email is not None:
+            # A member who can sign in: never speak as them (a changed AGORA_ASSISTANT_USERNAME).
+            raise RuntimeError(f"AGORA_ASSISTANT_USERNAME={username!r} names a member's account: choose an unused name")
+        if not found.bot:
             found.bot = True  # ours (no way to sign in), whatever an older version left
             await session.flush()
         return found

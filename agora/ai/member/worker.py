@@ -21,6 +21,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from agora.ai.assistant.generative import EngineLike
 from agora.config import Settings
 from agora.kit.db import Database
@@ -72,6 +74,9 @@ async def run_once(db: Database, settings: Settings) -> int:
             try:
                 done += await mentions.answer_mention(db, status_id=status_id, assistant_id=assistant_id,
                                                       settings=settings, engine=engine)
+            except DBAPIError:  # the database hiccuped (a lock timeout, a restart): unclaimed, next round
+                log.warning("assistant will retry a mention", exc_info=True, extra={"status_id": status_id})
+                return done
             except Exception:
                 log.exception("assistant could not answer a mention", extra={"status_id": status_id})
                 await _give_up(db, STATUS, status_id)
@@ -79,6 +84,9 @@ async def run_once(db: Database, settings: Settings) -> int:
             try:
                 done += await chats.answer_message(db, message_id=message_id, assistant_id=assistant_id,
                                                    settings=settings, engine=engine)
+            except DBAPIError:
+                log.warning("assistant will retry a chat message", exc_info=True, extra={"message_id": message_id})
+                return done
             except Exception:
                 log.exception("assistant could not answer a chat message", extra={"message_id": message_id})
                 await _give_up(db, CHAT_MESSAGE, message_id)
