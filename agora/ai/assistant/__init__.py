@@ -26,8 +26,9 @@ MAX_QUESTION_CHARS = 2000
 
 
 async def answer_question(session: AsyncSession, *, asker_id: int, question: str, settings: Settings,
-                          engine: EngineLike | None) -> Answer:
-    """A cited answer to `question` from the posts `asker_id` may see (or a refusal, or "none found").
+                          engine: EngineLike | None, public_only: bool = False) -> Answer:
+    """A cited answer to `question` from the posts `asker_id` may see (or a refusal, or "none found");
+    with `public_only`, from public and unlisted posts only, for a reply others will read too.
 
     Raises `Unprocessable` (422) for an empty question or one longer than MAX_QUESTION_CHARS."""
     question = " ".join((question or "").split())
@@ -38,7 +39,8 @@ async def answer_question(session: AsyncSession, *, asker_id: int, question: str
     category = refusal_category(question)
     if category is not None:
         return Answer(text=refusal_text(category), mode=EXTRACTIVE, refused=True, model=EXTRACTIVE_MODEL)
-    sources = await retrieve(session, asker_id=asker_id, question=question, settings=settings)
+    sources = await retrieve(session, asker_id=asker_id, question=question, settings=settings,
+                             public_only=public_only)
     answer = None
     if engine is not None and settings.assistant_generative and sources:
         answer = await answer_generatively(question, sources, engine)

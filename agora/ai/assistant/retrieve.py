@@ -34,6 +34,7 @@ from agora.search.hybrid import search_statuses
 from agora.search.lexical import discoverable_posts
 from agora.search.query import SearchQuery
 from agora.social import statuses
+from agora.social.visibility import PUBLICLY_READABLE
 
 from .text import content_words
 
@@ -76,8 +77,9 @@ def search_query(question: str) -> SearchQuery:
 
 
 async def retrieve(session: AsyncSession, *, asker_id: int, question: str, settings: Settings,
-                   limit: int = RETRIEVE_LIMIT) -> list[Source]:
-    """The posts best matching the question that the asker may see and the assistant may read."""
+                   limit: int = RETRIEVE_LIMIT, public_only: bool = False) -> list[Source]:
+    """The posts best matching the question that the asker may see and the assistant may read; with
+    `public_only`, only public and unlisted ones (an answer that others than the asker will read)."""
     query = search_query(question)
     if not query.terms and not query.text.strip():
         return []
@@ -98,6 +100,7 @@ async def retrieve(session: AsyncSession, *, asker_id: int, question: str, setti
         # Direct posts are private correspondence: never a source, even for someone they were sent to
         # (an answer lands in the audit log, and may go to an upstream model server).
         if status.reblog_of_id is not None or status.visibility == "direct" \
+                or (public_only and status.visibility not in PUBLICLY_READABLE) \
                 or not readable_by_assistant(status.account):
             continue
         text = status.text.strip()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from agora.ai.assistant import Answer
 from agora.ai.assistant.generative import EngineLike
+from agora.ai.audit import record_answer
 from agora.chat import conversations, messages
 from agora.config import Settings
 from agora.kit.db import Database
@@ -26,7 +27,7 @@ from agora.models.ai import CHAT_MESSAGE
 from agora.models.chat import RECEIVING_STATES
 
 from . import drafts, summary
-from .answering import answer_for, record
+from .answering import answer_for
 from .claims import claim, unclaimed, window_start
 from .intents import mentions, payment_intent, wants_summary, without_mention
 from .replies import fit
@@ -142,7 +143,7 @@ async def answer_message(db: Database, *, message_id: int, assistant_id: int, se
             log.info("assistant did not answer a chat message", extra={"message_id": message_id, "why": str(error)})
             return True
         claimed.reply_id = reply.id
-        await record(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
+        await record_answer(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
                      answer=planned.answer)
     return True
 

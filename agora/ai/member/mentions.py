@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.ai.assistant import Answer
 from agora.ai.assistant.generative import EngineLike
+from agora.ai.audit import record_answer
 from agora.config import Settings
 from agora.kit.db import Database
 from agora.kit.errors import AgoraError
@@ -25,7 +26,7 @@ from agora.social import statuses
 from agora.social.visibility import PUBLICLY_READABLE
 
 from . import drafts
-from .answering import answer_for, record
+from .answering import answer_for
 from .claims import claim, unclaimed, window_start
 from .intents import payment_intent, without_mention
 from .replies import fit
@@ -102,6 +103,6 @@ async def answer_mention(db: Database, *, status_id: int, assistant_id: int, set
             log.info("assistant did not reply to a mention", extra={"status_id": status_id, "why": str(error)})
             return True
         claimed.reply_id = reply.id
-        await record(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
+        await record_answer(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
                      answer=planned.answer)
     return True
