@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agora.kit.background import BackgroundTask
 from agora.kit.db import Database
 from agora.kit.ids import first_id_at
 from agora.kit.time import utcnow
@@ -98,21 +99,20 @@ async def store(session: AsyncSession, pending: list[Pending], vectors: Any) -> 
     return kept
 
 
-class Embedder:
+class Embedder(BackgroundTask):
     """One per process and database. `run_forever` is the task; `notice` is fed the bus events."""
+
+    name = "agora-embedder"
 
     def __init__(self, db: Database, index: VectorIndex, *, batch_size: int = 32, interval: float = 1.0,
                  sweep_seconds: float = 60.0) -> None:
-        self.db = db
+        super().__init__(db)
         self.index = index
         self.batch_size = batch_size
         self.interval = interval
         self.sweep_seconds = sweep_seconds
-        self.wake = asyncio.Event()
         self._heard: set[int] = set()
         self._next_sweep = 0.0  # sweep everything on the first round
-        self._task: asyncio.Task[None] | None = None
-        self._sink: Any = None
         self.embedded = 0  # posts embedded by this embedder (for logs and tests)
 
     # -- hearing of writes --------------------------------------------------------------------
@@ -137,20 +137,6 @@ class Embedder:
             self.index.remove(sorted(set(removed)))
         if self._heard:
             self.wake.set()
-
-    def _hook(self) -> None:
-        original = self.db.event_sink
-
-        async def sink(events: list[Any]) -> None:
-            try:
-                self.notice(events)
-            except Exception:  # the embedder must never break a request's publishing
-                log.exception("embedder could not read events")
-            if original is not None:
-                await original(events)
-
-        self._sink = original
-        self.db.event_sink = sink
 
     # -- the work -----------------------------------------------------------------------------
     async def step(self, *, sweep: bool = False) -> int:
@@ -209,20 +195,6 @@ class Embedder:
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.interval)
-
-    def start(self) -> None:
-        self._hook()
-        self._task = asyncio.create_task(self.run_forever(), name="agora-embedder")
-
-    async def stop(self) -> None:
-        if self._sink is not None or self._task is not None:
-            self.db.event_sink = self._sink
-            self._sink = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 def start_embedder(runtime: Any) -> Embedder:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from agora.ai.assistant.generative import EngineLike
 from agora.config import Settings
+from agora.kit.background import BackgroundTask
 from agora.kit.db import Database
 from agora.models.ai import CHAT_MESSAGE, STATUS
 from agora.social.events import notifications_channel
@@ -92,16 +93,15 @@ async def run_once(db: Database, settings: Settings) -> int:
                 await _give_up(db, CHAT_MESSAGE, message_id)
 
 
-class AssistantWorker:
+class AssistantWorker(BackgroundTask):
     """One per process: `run_forever` is the task; `notice` hears the bus events after commits."""
 
+    name = "agora-assistant"
+
     def __init__(self, db: Database, settings: Settings, *, assistant_id: int | None) -> None:
-        self.db = db
+        super().__init__(db)
         self.settings = settings
-        self.wake = asyncio.Event()
         self._channel = notifications_channel(assistant_id) if assistant_id is not None else None
-        self._task: asyncio.Task[None] | None = None
-        self._sink: Any = None
         self.answered = 0
 
     def notice(self, events: Iterable[Any]) -> None:
@@ -109,20 +109,6 @@ class AssistantWorker:
             if getattr(message, "event", None) == "chat" or getattr(message, "channel", None) == self._channel:
                 self.wake.set()
                 return
-
-    def _hook(self) -> None:
-        original = self.db.event_sink
-
-        async def sink(events: list[Any]) -> None:
-            try:
-                self.notice(events)
-            except Exception:  # never break a request's publishing
-                log.exception("assistant worker could not read events")
-            if original is not None:
-                await original(events)
-
-        self._sink = original
-        self.db.event_sink = sink
 
     async def run_forever(self) -> None:
         while True:
@@ -135,20 +121,6 @@ class AssistantWorker:
                 log.exception("assistant worker round failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.settings.assistant_poll_seconds)
-
-    def start(self) -> None:
-        self._hook()
-        self._task = asyncio.create_task(self.run_forever(), name="agora-assistant")
-
-    async def stop(self) -> None:
-        if self._sink is not None:
-            self.db.event_sink = self._sink
-            self._sink = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 async def start_assistant(runtime: Any) -> AssistantWorker | None:
