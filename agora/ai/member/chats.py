@@ -8,7 +8,6 @@ shown in a group: it goes to the asker's direct chat with the assistant, and the
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
@@ -17,22 +16,19 @@ from sqlalchemy.orm import selectinload
 
 from agora.ai.assistant import Answer
 from agora.ai.assistant.generative import EngineLike
-from agora.ai.audit import record_answer
 from agora.chat import conversations, messages
 from agora.config import Settings
 from agora.kit.db import Database
-from agora.kit.errors import AgoraError
 from agora.models import Account, ChatMessage, Conversation, ConversationMember
 from agora.models.ai import CHAT_MESSAGE
 from agora.models.chat import RECEIVING_STATES
 
 from . import drafts, summary
 from .answering import answer_for
-from .claims import claim, unclaimed, window_start
+from .claims import answer_once, unclaimed, window_start
 from .intents import mentions, payment_intent, wants_summary, without_mention
 from .replies import fit
 
-log = logging.getLogger("agora.ai")
 SUMMARY_IN_GROUPS = "I summarise what you missed in a group: ask me there (mention me)."
 DRAFT_SENT_PRIVATELY = "I sent your payment draft to our direct chat: payment drafts are yours alone."
 ANSWERED_PRIVATELY = "I answered your payment request in our direct chat."
@@ -116,34 +112,22 @@ async def _send(session: AsyncSession, *, assistant: Account, conversation_id: i
 async def answer_message(db: Database, *, message_id: int, assistant_id: int, settings: Settings,
                          engine: EngineLike | None) -> bool:
     """Answer one chat message, exactly once. True if this call claimed it."""
-    async with db.transaction(write=False) as session:
-        assistant = await session.get_one(Account, assistant_id)
-        planned = await plan(session, message_id=message_id, assistant=assistant, settings=settings, engine=engine)
-    async with db.transaction() as session:
-        claimed = await claim(session, kind=CHAT_MESSAGE, source_id=message_id)
-        if claimed is None:
-            return False
-        if planned is None:
-            return True
-        assistant = await session.get_one(Account, assistant_id)
-        try:
-            # Refusals (the sender blocked the assistant, left, the message is gone) come before
-            # anything is written, so the claim alone is kept.
-            target = planned.conversation_id
-            if target is None:
-                target = (await conversations.start_direct(session, starter=assistant, other_id=planned.asker_id)).id
-            reply = await _send(session, assistant=assistant, conversation_id=target, text=planned.text,
-                                reply_to_id=planned.reply_to_id, client_id=f"assistant-{message_id}", settings=settings)
-            if planned.group_note is not None:
-                original = await session.get_one(ChatMessage, message_id)
-                await _send(session, assistant=assistant, conversation_id=original.conversation_id,
-                            text=planned.group_note, reply_to_id=message_id,
-                            client_id=f"assistant-note-{message_id}", settings=settings)
-        except AgoraError as error:
-            log.info("assistant did not answer a chat message", extra={"message_id": message_id, "why": str(error)})
-            return True
-        claimed.reply_id = reply.id
-        await record_answer(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
-                     answer=planned.answer)
-    return True
 
+    async def planning(session: AsyncSession, assistant: Account) -> Planned | None:
+        return await plan(session, message_id=message_id, assistant=assistant, settings=settings, engine=engine)
+
+    async def deliver(session: AsyncSession, assistant: Account, planned: Planned) -> int:
+        target = planned.conversation_id
+        if target is None:
+            target = (await conversations.start_direct(session, starter=assistant, other_id=planned.asker_id)).id
+        reply = await _send(session, assistant=assistant, conversation_id=target, text=planned.text,
+                            reply_to_id=planned.reply_to_id, client_id=f"assistant-{message_id}", settings=settings)
+        if planned.group_note is not None:
+            original = await session.get_one(ChatMessage, message_id)
+            await _send(session, assistant=assistant, conversation_id=original.conversation_id,
+                        text=planned.group_note, reply_to_id=message_id,
+                        client_id=f"assistant-note-{message_id}", settings=settings)
+        return reply.id
+
+    return await answer_once(db, kind=CHAT_MESSAGE, source_id=message_id, assistant_id=assistant_id,
+                             plan=planning, deliver=deliver)

@@ -8,7 +8,6 @@ the asker may see. A payment request always gets a direct reply: a draft is the 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.ai.assistant import Answer
 from agora.ai.assistant.generative import EngineLike
-from agora.ai.audit import record_answer
 from agora.config import Settings
 from agora.kit.db import Database
 from agora.kit.errors import AgoraError
@@ -27,11 +25,9 @@ from agora.social.visibility import PUBLICLY_READABLE
 
 from . import drafts
 from .answering import answer_for
-from .claims import claim, unclaimed, window_start
+from .claims import answer_once, unclaimed, window_start
 from .intents import payment_intent, without_mention
 from .replies import fit
-
-log = logging.getLogger("agora.ai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,26 +79,15 @@ async def plan(session: AsyncSession, *, status_id: int, assistant: Account, set
 async def answer_mention(db: Database, *, status_id: int, assistant_id: int, settings: Settings,
                          engine: EngineLike | None) -> bool:
     """Answer one mention, exactly once. True if this call claimed it (replied or decided not to)."""
-    async with db.transaction(write=False) as session:
-        assistant = await session.get_one(Account, assistant_id)
-        planned = await plan(session, status_id=status_id, assistant=assistant, settings=settings, engine=engine)
-    async with db.transaction() as session:
-        claimed = await claim(session, kind=STATUS, source_id=status_id)
-        if claimed is None:
-            return False
-        if planned is None:
-            return True
-        assistant = await session.get_one(Account, assistant_id)
-        try:
-            # Refusals (the post was deleted, or its author blocked the assistant, since we read it)
-            # come before create() writes anything, so the claim alone is kept.
-            reply = await statuses.create(session, author=assistant, settings=settings, draft=statuses.Draft(
-                text=planned.text, visibility=planned.visibility, in_reply_to_id=status_id,
-                application_name="Agora assistant"))
-        except AgoraError as error:
-            log.info("assistant did not reply to a mention", extra={"status_id": status_id, "why": str(error)})
-            return True
-        claimed.reply_id = reply.id
-        await record_answer(session, asker_id=planned.asker_id, surface=planned.surface, question=planned.question,
-                     answer=planned.answer)
-    return True
+
+    async def planning(session: AsyncSession, assistant: Account) -> Planned | None:
+        return await plan(session, status_id=status_id, assistant=assistant, settings=settings, engine=engine)
+
+    async def deliver(session: AsyncSession, assistant: Account, planned: Planned) -> int:
+        reply = await statuses.create(session, author=assistant, settings=settings, draft=statuses.Draft(
+            text=planned.text, visibility=planned.visibility, in_reply_to_id=status_id,
+            application_name="Agora assistant"))
+        return reply.id
+
+    return await answer_once(db, kind=STATUS, source_id=status_id, assistant_id=assistant_id, plan=planning,
+                             deliver=deliver)
