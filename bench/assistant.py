@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import copy
 import gc
-import json
 import math
 import random
 import shutil
@@ -122,10 +121,7 @@ def community_post(rng: random.Random, topic: int | None = None) -> str:
 
 def build_corpus(data_dir: Path, *, words: int, vocab: int, seed: int) -> dict[str, int]:
     """The corpus directory (tokenizer, shards, documents, chat pairs, datasheet) the trainer reads."""
-    from agora.ai.paths import corpus_dir
-    from agora.ai.shards import write_shards
-    from agora.ai.tokenizer import save_tokenizer, train_tokenizer
-    from agora.config import Settings
+    from agora.ai.text_corpus import write_text_corpus
 
     rng = random.Random(seed)
     texts = [community_post(rng) for _ in range(3000)]
@@ -138,23 +134,7 @@ def build_corpus(data_dir: Path, *, words: int, vocab: int, seed: int) -> dict[s
         del drawn[:size]
     rng.shuffle(texts)
     pairs = [(question, community_post(rng, topic)) for _ in range(150) for topic, (question, _) in enumerate(TOPICS)]
-    folder = corpus_dir(Settings.model_construct(data_dir=data_dir))
-    folder.mkdir(parents=True, exist_ok=True)
-    split = ["val" if i % 20 == 0 else "train" for i in range(max(len(texts), len(pairs)))]
-    docs = [{"id": i + 1, "text": t, "lang": "en", "created_at": "2026-12-01T00:00:00+00:00", "split": split[i]}
-            for i, t in enumerate(texts)]
-    (folder / "documents.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-    (folder / "pairs.jsonl").write_text("".join(
-        json.dumps({"id": 100_000 + i, "prompt": p, "reply": r, "split": split[i]}) + "\n"
-        for i, (p, r) in enumerate(pairs)), encoding="utf-8")
-    tokenizer = train_tokenizer(texts + [f"{p} {r}" for p, r in pairs], vocab_size=vocab)
-    save_tokenizer(tokenizer, folder / "tokenizer")
-    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    meta = write_shards(folder, ((split[i], ids) for i, ids in enumerate(encoded)), vocab_size=len(tokenizer),
-                        eos_id=tokenizer.eos_token_id)
-    summary = {"documents": len(texts), "pairs": len(pairs), "tokens": meta["train"]["tokens"] + meta["val"]["tokens"]}
-    (folder / "datasheet.json").write_text(json.dumps({"summary": summary}), encoding="utf-8")
-    return {**summary, "vocab": len(tokenizer)}
+    return write_text_corpus(data_dir, texts, pairs=pairs, vocab_size=vocab)
 
 
 def train_and_promote(data_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -418,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"generating a corpus ({args.words:,} made-up words + community posts), a {args.vocab:,}-token tokenizer")
         corpus = build_corpus(data_dir, words=args.words, vocab=args.vocab, seed=args.seed)
-        log(f"  {corpus['documents']:,} documents, {corpus['pairs']:,} chat pairs, {corpus['tokens']:,} tokens, "
-            f"vocabulary {corpus['vocab']:,}; training the tiny preset")
+        tokens = corpus["train_tokens"] + corpus["val_tokens"]
+        log(f"  {corpus['documents']:,} documents, {corpus['pairs']:,} chat pairs, {tokens:,} tokens, "
+            f"vocabulary {corpus['vocab_size']:,}; training the tiny preset")
         model = train_and_promote(data_dir, args)
         run = Run(corpus=corpus, model=model, queue=queue_bounds(args), questions=len(TOPICS))
         log(f"engine: {args.rounds} rounds of plain generate vs Agora's LocalEngine, {args.tokens} new tokens")

@@ -83,11 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_corpus(data_dir: Path, *, words: int, vocab: int, seed: int) -> dict[str, int]:
-    """A corpus directory (tokenizer, shards, datasheet) of generated posts; returns its token counts."""
-    from agora.ai.paths import corpus_dir
-    from agora.ai.shards import write_shards
-    from agora.ai.tokenizer import save_tokenizer, train_tokenizer
-    from agora.config import Settings
+    """A corpus directory (tokenizer, shards, datasheet) of generated posts; returns its summary."""
+    from agora.ai.text_corpus import write_text_corpus
 
     rng = random.Random(seed)
     lexicon = sorted({"".join(rng.choices(SYLLABLES, k=rng.randint(1, 4))) for _ in range(40_000)})
@@ -99,17 +96,7 @@ def build_corpus(data_dir: Path, *, words: int, vocab: int, seed: int) -> dict[s
         size = rng.randint(8, 120)  # a post: a line to a paragraph
         texts.append(" ".join(drawn[at:at + size]).capitalize() + rng.choice([".", "!", "?", "..."]))
         at += size
-    folder = corpus_dir(Settings.model_construct(data_dir=data_dir))
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = train_tokenizer(texts, vocab_size=vocab)
-    save_tokenizer(tokenizer, folder / "tokenizer")
-    encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    meta = write_shards(folder, (("val" if i % 20 == 0 else "train", ids) for i, ids in enumerate(encoded)),
-                        vocab_size=len(tokenizer), eos_id=tokenizer.eos_token_id)
-    summary = {"documents": len(texts), "pairs": 0, "tokens": meta["train"]["tokens"] + meta["val"]["tokens"]}
-    (folder / "datasheet.json").write_text(json.dumps({"summary": summary}), encoding="utf-8")
-    return {"documents": len(texts), "train": meta["train"]["tokens"], "val": meta["val"]["tokens"],
-            "vocab": len(tokenizer)}
+    return write_text_corpus(data_dir, texts, vocab_size=vocab)
 
 
 class _Measured(Exception):
@@ -236,15 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"generating a corpus of {args.words:,} words and training a {args.vocab:,}-token tokenizer")
         corpus = build_corpus(workdir, words=args.words, vocab=args.vocab, seed=args.seed)
-        log(f"  {corpus['documents']:,} posts, {corpus['train']:,} training tokens, vocabulary {corpus['vocab']:,}")
+        log(f"  {corpus['documents']:,} posts, {corpus['train_tokens']:,} training tokens, "
+            f"vocabulary {corpus['vocab_size']:,}")
         for name in args.presets:
             preset = PRESETS[name]
             batch = (QUICK_BATCH if args.quick else CPU_BATCH).get(name, preset.batch_size)
             warmup, measured = (QUICK_STEPS if args.quick else CPU_STEPS).get(name, (1, 3))
             shape = Shape(preset, batch, preset.context, batch, "cpu")
-            cases.append(measure(new_case(shape, workdir, corpus["vocab"]), workdir, rounds=args.rounds,
+            cases.append(measure(new_case(shape, workdir, corpus["vocab_size"]), workdir, rounds=args.rounds,
                                  warmup=warmup, measured=measured))
-        gpu = measure_gpu(workdir, corpus["vocab"], args) if torch.cuda.is_available() and not args.no_gpu else None
+        on_gpu = torch.cuda.is_available() and not args.no_gpu
+        gpu = measure_gpu(workdir, corpus["vocab_size"], args) if on_gpu else None
         cases.extend([gpu] if gpu else [])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -122,7 +122,7 @@ def write_markdown(path: Path, cases: Sequence[Case], corpus: dict[str, int], ar
         "## What is measured",
         "",
         f"- **Corpus**: {corpus['documents']:,} generated posts of made-up words with Zipf frequencies, "
-        f"{corpus['train']:,} training tokens, a byte-level BPE vocabulary of {corpus['vocab']:,} tokens "
+        f"{corpus['train_tokens']:,} training tokens, a byte-level BPE vocabulary of {corpus['vocab_size']:,} tokens "
         "(the model's embedding table is padded to a multiple of 64).",
         "- **Both sides** build the same model (`agora.ai.model.build_model` of the preset, same seed) and train it "
         "on random windows of the same token array at the same batch and sequence length: AdamW (betas 0.9/0.95, "
