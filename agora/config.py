@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     rate_limit_chat: int = 120  # messages, reactions and other chat writes per member per minute
     rate_limit_chat_window: int = 60
     rate_limit_media_window: int = 1800
+    # POST /v1/chat/completions and /v1/embeddings per member: each answer may take seconds of model
+    # time, so one member must not fill the engine's queue for everyone else.
+    rate_limit_ai: int = 30
+    rate_limit_ai_window: int = 60
 
     # Wallet. Amounts are in minor units of the currency being moved (cents for USD).
     currencies: list[str] = ["USD", "EUR", "CNY", "GBP", "JPY"]

@@ -88,6 +88,7 @@ def make_settings(database_url: str, data_dir: Path, base_url: str = "http://tes
         # only hits when it means to.
         argon2_time_cost=1, argon2_memory_kib=1024, rate_limit_requests=100_000, rate_limit_ip_requests=1_000_000,
         rate_limit_sign_in=1000, rate_limit_sign_up=1000, rate_limit_statuses=10_000, rate_limit_media=1000,
+        rate_limit_ai=1000,
         streaming_heartbeat_seconds=1.0,
         # The background embedder would embed every test's posts in a thread beside the test (CPU, and
         # statements on the test's database): only the tests of semantic freshness turn it on.

@@ -127,7 +127,7 @@ async def optional_viewer(request: Request) -> Account | None:
 
 
 def rate_limited(name: str) -> Callable[[Request], Awaitable[None]]:
-    """A named budget (sign_in, sign_up, statuses, media) per caller, from the settings."""
+    """A named budget (sign_in, sign_up, statuses, media, chat, payments, ai) per caller, from the settings."""
 
     async def dependency(request: Request) -> None:
         runtime = runtime_of(request)

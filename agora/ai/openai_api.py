@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from agora.accounts.auth import member
+from agora.accounts.auth import member, rate_limited
 from agora.accounts.oauth import Grant
 from agora.ai.engines import Engine, EngineError, engine_for
 from agora.ai.openai_assistant import assistant_completion, record_raw, recording
@@ -39,6 +39,9 @@ router = APIRouter(prefix="/v1", route_class=OpenAIRoute, tags=["OpenAI-compatib
 caller = member("read")
 Body = TypeVar("Body", bound=BaseModel)
 EMBEDDING_MAX_INPUTS = 2048  # OpenAI's own limit per request
+# One budget per member for everything that runs a model (`rate_limit_ai`): a completion may take seconds,
+# and RequestMiddleware's general limit covers /api/ and /oauth/ only. Listing models is not counted.
+AI_LIMITED = [Depends(rate_limited("ai"))]
 
 
 async def parse(request: Request, schema: type[Body]) -> Body:
@@ -84,7 +87,7 @@ async def get_model(model_id: str, request: Request, grant: Grant = Depends(call
     raise model_not_found(model_id)
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, dependencies=AI_LIMITED)
 async def chat_completions(request: Request, grant: Grant = Depends(caller)) -> Any:
     settings = runtime_of(request).settings
     body = await parse(request, ChatCompletionRequest)
@@ -127,7 +130,7 @@ async def chat_completions(request: Request, grant: Grant = Depends(caller)) -> 
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.post("/embeddings")
+@router.post("/embeddings", dependencies=AI_LIMITED)
 async def embeddings(request: Request, _grant: Grant = Depends(caller)) -> dict[str, Any]:
     from agora.search import embeddings as sentence
 

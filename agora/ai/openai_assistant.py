@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi.responses import StreamingResponse
 
 from agora.accounts.oauth import Grant
@@ -47,9 +48,8 @@ async def assistant_completion(runtime: Runtime, *, grant: Grant, messages: list
     settings = runtime.settings
     engine = engine_for(settings)
     assert grant.account is not None  # member() lets only members through
-    async with runtime.db.transaction(write=False) as session:
-        answer = await answer_question(session, asker_id=grant.account.id, question=question, settings=settings,
-                                       engine=engine)
+    answer = await answer_question(runtime.db, asker_id=grant.account.id, question=question, settings=settings,
+                                   engine=engine)
     # Recorded before anything is sent (a stream too: the whole answer is known already), in a short
     # write transaction of its own: answering may take seconds, and must not hold the write lock.
     async with runtime.db.transaction() as session:
@@ -101,13 +101,17 @@ def recording(deltas: AsyncIterator[Delta], runtime: Runtime, *, grant: Grant, m
                     await record_raw(runtime, grant=grant, messages=messages, text="".join(pieces), model=model)
                 yield delta
         finally:
-            close = getattr(deltas, "aclose", None)
-            if close is not None:
-                await close()
-            if not done and pieces:
-                try:
-                    await record_raw(runtime, grant=grant, messages=messages, text="".join(pieces), model=model)
-                except Exception:  # the client is gone and the stream is over: say so in the log, go on
-                    log.exception("could not audit a /v1 stream that was cut short")
+            # A reader who leaves cancels the response's task scope, and anyio cancels every later
+            # await in that scope too: shielded, the model's stream is closed (freeing its slot)
+            # and the partial answer still reaches the audit log.
+            with anyio.CancelScope(shield=True):
+                close = getattr(deltas, "aclose", None)
+                if close is not None:
+                    await close()
+                if not done and pieces:
+                    try:
+                        await record_raw(runtime, grant=grant, messages=messages, text="".join(pieces), model=model)
+                    except Exception:  # the client is gone and the stream is over: say so in the log, go on
+                        log.exception("could not audit a /v1 stream that was cut short")
 
     return audited()

@@ -10,6 +10,8 @@ keeps its Mastodon-style `{"error": "..."}` answers.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +23,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from agora.ai.engines.base import EngineError
-from agora.kit.errors import AgoraError
+from agora.kit.errors import AgoraError, TooManyRequests
+from agora.kit.ratelimit import Verdict
 
 log = logging.getLogger("agora.ai")
 
@@ -67,6 +70,23 @@ def from_validation(errors: list[Any]) -> OpenAIError:
     return bad_request(f"{where}: {message}" if where else message, param=where)
 
 
+def rate_limit_headers(verdict: Verdict) -> dict[str, str]:
+    """The member's AI budget under OpenAI's header names (RequestMiddleware adds Mastodon's X-RateLimit-*
+    from the same verdict), so tools written for OpenAI can pace themselves."""
+    return {"x-ratelimit-limit-requests": str(verdict.limit),
+            "x-ratelimit-remaining-requests": str(max(verdict.remaining, 0)),
+            "x-ratelimit-reset-requests": f"{_seconds_left(verdict)}s"}
+
+
+def rate_limit_reached(verdict: Verdict) -> OpenAIError:
+    return OpenAIError(429, f"Rate limit reached: {verdict.limit} requests to the AI endpoints per member in this "
+                            f"window. Try again in {_seconds_left(verdict)}s.", code="rate_limit_exceeded")
+
+
+def _seconds_left(verdict: Verdict) -> int:
+    return max(math.ceil(verdict.reset_at - time.time()), 1)
+
+
 def as_openai(exc: Exception) -> OpenAIError | None:
     if isinstance(exc, OpenAIError):
         return exc
@@ -91,13 +111,27 @@ class OpenAIRoute(APIRoute):
 
         async def openai_handler(request: Request) -> Response:
             try:
-                return await handler(request)
+                response = await handler(request)
             except Exception as exc:  # every error under /v1 is answered in OpenAI's shape
-                error = as_openai(exc)
-                if error is None:
-                    log.exception("unhandled error under /v1", exc_info=exc)
-                    error = OpenAIError(500, "Something went wrong on our side; it has been logged.",
-                                        type="server_error")
-                return error.response()
+                response = _error_response(request, exc)
+            # Set by the route's `rate_limited("ai")` dependency (POST /v1/chat/completions, /v1/embeddings).
+            verdict: Verdict | None = request.scope.get("agora.rate_limit")
+            if verdict is not None:
+                response.headers.update(rate_limit_headers(verdict))
+            return response
 
         return openai_handler
+
+
+def _error_response(request: Request, exc: Exception) -> Response:
+    verdict: Verdict | None = request.scope.get("agora.rate_limit")
+    if isinstance(exc, TooManyRequests) and verdict is not None:
+        # The member's AI budget is spent: say how many and for how long, and when to come back (not in 1 s).
+        response = rate_limit_reached(verdict).response()
+        response.headers["Retry-After"] = str(_seconds_left(verdict))
+        return response
+    error = as_openai(exc)
+    if error is None:
+        log.exception("unhandled error under /v1", exc_info=exc)
+        error = OpenAIError(500, "Something went wrong on our side; it has been logged.", type="server_error")
+    return error.response()

@@ -365,14 +365,14 @@ async def context(session: AsyncSession, *, status: Status, viewer_id: int | Non
     children: dict[int, list[int]] = {}
     for child, parent in edges:
         children.setdefault(parent, []).append(child)
+    # Depth-first, oldest reply first (how a thread reads), with an explicit stack: a reply chain
+    # thousands deep must not hit Python's recursion limit.
     ordered: list[int] = []
-
-    def walk(node: int) -> None:  # depth-first, oldest reply first: how a thread reads
-        for child in sorted(children.get(node, [])):
-            ordered.append(child)
-            walk(child)
-
-    walk(status.id)
+    stack = sorted(children.get(status.id, []), reverse=True)
+    while stack:
+        node = stack.pop()
+        ordered.append(node)
+        stack.extend(sorted(children.get(node, []), reverse=True))
     wanted = ancestors + ordered
     visible = await visible_ids(session, ids=wanted, viewer_id=viewer_id)
     loaded = {s.id: s for s in await load(session, ids=[i for i in wanted if i in visible])}

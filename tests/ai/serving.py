@@ -11,6 +11,8 @@ import shutil
 import threading
 from pathlib import Path
 
+import openai
+
 from agora.ai.registry import promote
 from agora.ai.train import train
 from agora.ai.train_config import TrainConfig
@@ -57,3 +59,8 @@ def live_member(server: LiveServer, username: str) -> Member:
             await runtime.stop()
 
     return asyncio.run(make())
+
+
+def sdk(server: LiveServer, api_key: str) -> openai.OpenAI:
+    """The official client pointed at a live server's /v1; no retries, so each error is seen as it comes."""
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=api_key, max_retries=0, timeout=60)

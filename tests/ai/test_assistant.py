@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from agora.ai.assistant import Answer, answer_question
+from agora.ai.assistant.actions import read_explained, read_thread
 from agora.ai.assistant.disagreement import stance
 from agora.ai.assistant.extractive import NO_ANSWER
 from agora.ai.assistant.generative import prompt
@@ -36,9 +37,8 @@ SECRET = "ZEBRAQUARTZ"  # a marker no public post has
 async def ask(runtime: Runtime, who: Member, question: str, *, engine: Any = None, generative: bool = False
               ) -> Answer:
     settings = runtime.settings.model_copy(update={"assistant_generative": generative})
-    async with runtime.db.transaction(write=False) as session:
-        return await answer_question(session, asker_id=int(who.id), question=question, settings=settings,
-                                     engine=engine)
+    return await answer_question(runtime.db, asker_id=int(who.id), question=question, settings=settings,
+                                 engine=engine)
 
 
 async def embedded(runtime: Runtime) -> None:
@@ -330,6 +330,40 @@ async def test_without_a_supported_generated_sentence_the_answer_falls_back_to_e
     answer = await ask(runtime, bob, RAMEN, engine=FakeEngine(canned), generative=True)
     assert answer.mode == "extractive"
     assert_grounded(answer)
+
+
+class ConnectionWatchingEngine(FakeEngine):
+    """A model that notes how many database connections are checked out while it writes."""
+
+    def __init__(self, text: str, runtime: Runtime) -> None:
+        super().__init__(text)
+        self.pool = runtime.db.engine.pool
+        self.held: list[int] = []
+
+    async def complete(self, messages: list[dict[str, str]], **options: Any) -> Canned:
+        self.held.append(self.pool.checkedout())  # type: ignore[attr-defined]
+        return await super().complete(messages, **options)
+
+
+async def test_no_database_connection_is_held_while_the_model_writes(
+        client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member) -> None:
+    """A model may write for seconds: an answer, an explanation or a summary reads first, lets its
+    connection go, and only then composes (otherwise a few slow answers would empty the pool)."""
+    opened = await post(client, alice, OPENED)
+    await post(client, bob, "@alice the queue was worth it, the broth is superb", in_reply_to_id=opened["id"])
+    await embedded(runtime)
+    engine = ConnectionWatchingEngine("@alice wrote that the ramen place on Mill Lane opened on Thursday [1].",
+                                      runtime)
+    settings = runtime.settings.model_copy(update={"assistant_generative": True})
+    answer = await answer_question(runtime.db, asker_id=int(bob.id), question=RAMEN, settings=settings,
+                                   engine=engine)
+    assert answer.mode == "generative"
+    for read in (read_explained, read_thread):
+        async with runtime.db.transaction(write=False) as session:
+            reading = await read(session, asker_id=int(bob.id), status_id=int(opened["id"]), settings=settings)
+        answer = await reading.compose(settings=settings, engine=engine)
+        assert answer.mode == "generative" and answer.citations[0].status_id == int(opened["id"])
+    assert engine.held == [0, 0, 0]
 
 
 async def test_generation_is_off_unless_the_setting_turns_it_on(

@@ -270,6 +270,19 @@ async def test_send_20_to_bob_for_pizza_is_a_draft_and_moves_no_money(client: ht
     assert await audit_surfaces(runtime) == ["chat"]
 
 
+async def test_a_currency_the_server_does_not_hold_is_refused_not_guessed(
+        client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member) -> None:
+    bot = await assistant(runtime)
+    chat = await direct(client, alice, bot)
+    await send(client, alice, chat["id"], "Send €20 to @bob for pizza")
+    await embed_missing(runtime.db)
+    dollars_only = runtime.settings.model_copy(update={"currencies": ["USD"], "default_currency": "USD"})
+    assert await run_once(runtime.db, dollars_only) == 1
+    [reply] = by_assistant(await history(client, alice, chat["id"]), bot)
+    assert "hold USD, not EUR" in reply["text"] and "not sent anything" in reply["text"]
+    assert "/wallet?" not in reply["text"]
+
+
 async def test_a_payment_asked_in_a_post_is_drafted_in_a_direct_reply(client: httpx.AsyncClient, runtime: Runtime,
                                                                        alice: Member, bob: Member) -> None:
     await assistant(runtime)
@@ -328,6 +341,8 @@ async def test_hostile_requests_draft_nothing_for_anyone_else_and_move_no_money(
     ("pay @bob 20 for pizza", ("bob", "20", None, "pizza")),
     ("please send 12.50 EUR to @carol for the tickets.", ("carol", "12.50", "EUR", "the tickets")),
     ("transfer €7 to @carol", ("carol", "7", "EUR", "")),
+    ("send ¥500 to @carol", ("carol", "500", "JPY", "")),  # a currency the server does not hold is kept…
+    ("send 20 CHF to @bob", ("bob", "20", "CHF", "")),  # …so the draft can refuse it, not guess
     ("assistant, send money to @mallory", None),
     ("When did the ramen place on Mill Lane open?", None),
 ])

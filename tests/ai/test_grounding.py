@@ -76,9 +76,7 @@ async def test_answers_cite_relevant_posts_and_every_sentence_is_supported(datab
         assert demo_id is not None
 
         async def ask(question: str) -> Answer:
-            async with db.transaction(write=False) as session:
-                return await answer_question(session, asker_id=demo_id, question=question, settings=settings,
-                                             engine=None)
+            return await answer_question(db, asker_id=demo_id, question=question, settings=settings, engine=None)
 
         rows, precisions, recalls, sentences, supported = [], [], [], 0, 0
         for judged in QUESTIONS:

@@ -6,22 +6,16 @@ An Agora access token is the API key. Each test sees what a developer pointing t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import numpy as np
 import openai
 import pytest
 
 from agora.ai.engines import engine_for
-from tests.ai.serving import RUN_ID, install_and_promote, live_member
-from tests.conftest import LiveServer, make_settings
+from tests.ai.serving import RUN_ID, install_and_promote, live_member, sdk
+from tests.conftest import LiveServer
 
 QUESTION = [{"role": "user", "content": "How was the night market?"}]
-
-
-def sdk(server: LiveServer, api_key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=api_key, max_retries=0, timeout=60)
 
 
 @pytest.fixture
@@ -119,21 +113,6 @@ def test_bad_requests_are_openai_errors(live_server: LiveServer, ai: openai.Open
     missing = httpx.post(live_server.url + "/v1/images/generations", json={},
                          headers={"Authorization": f"Bearer {ai.api_key}"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_url"
-
-
-@pytest.fixture
-def server_with(database_url: str, tmp_path: Path):
-    servers: list[LiveServer] = []
-
-    def start(**overrides: object) -> LiveServer:
-        name = f"s{len(servers)}"
-        server = LiveServer(lambda url: make_settings(database_url, tmp_path / name, base_url=url, **overrides))
-        servers.append(server.__enter__())
-        return server
-
-    yield start
-    for server in servers:
-        server.__exit__(None, None, None)
 
 
 def test_the_kill_switch_answers_503(server_with, tmp_path_factory: pytest.TempPathFactory) -> None:

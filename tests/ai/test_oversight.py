@@ -11,15 +11,20 @@ import asyncio
 import csv
 import io
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import openai
 import pytest
 from sqlalchemy import select, update
 
+from agora.accounts.oauth import Grant
 from agora.ai import audit
 from agora.ai.assistant import Answer
+from agora.ai.engines import Delta
+from agora.ai.openai_assistant import recording
 from agora.config import Settings
 from agora.kit.db import Database
 from agora.kit.runtime import Runtime
@@ -145,6 +150,44 @@ async def test_plain_and_streamed_assistant_answers_are_audited_and_labelled(
     assert refused["agora"]["refused"] is True
     last = (await audit_rows(runtime))[-1]
     assert last.refused is True and last.sources == {"cited": [], "retrieved": []}
+
+
+async def test_a_raw_stream_the_reader_left_is_audited_as_far_as_it_got(runtime: Runtime, alice: Member) -> None:
+    """Starlette cancels a streaming response's task scope when the reader disconnects; the part of
+    the answer they were sent must still reach the log, and the model's stream must be closed."""
+    closed = asyncio.Event()
+
+    async def model_writing() -> AsyncIterator[Delta]:
+        try:
+            yield Delta(text="The night")
+            yield Delta(text=" market")
+            await asyncio.Event().wait()  # still writing when the reader leaves
+        finally:
+            closed.set()
+
+    async with runtime.db.transaction(write=False) as session:
+        account = await session.get_one(Account, int(alice.id))
+    grant = Grant(token_id=0, account=account, scopes=("read",), app_id=None, app_name=None)
+    stream = recording(model_writing(), runtime, grant=grant, messages=[{"role": "user", "content": "How was it?"}],
+                       model="run-1")
+    sent: list[str] = []
+    two_sent = asyncio.Event()
+
+    async def respond() -> None:
+        async for delta in stream:
+            sent.append(delta.text)
+            if len(sent) == 2:
+                two_sent.set()
+
+    async with anyio.create_task_group() as response:
+        response.start_soon(respond)
+        await two_sent.wait()
+        response.cancel_scope.cancel()  # the reader disconnected
+
+    assert closed.is_set()
+    [row] = await audit_rows(runtime)
+    assert (row.asker_id, row.surface, row.question, row.output, row.mode, row.model_version) == (
+        int(alice.id), "api", "How was it?", "The night market", "raw", "run-1")
 
 
 async def test_operators_browse_and_export_the_log_and_no_one_else_sees_it(

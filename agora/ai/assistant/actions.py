@@ -18,11 +18,14 @@ thread as a whole says (cosine to the mean of all its sentences' embeddings), on
 second of any, no near-duplicates. Counts are framing (the heading), not claims, so they are not
 among the answer's checked sentences.
 
-With a language model configured and generation on, both try a generative answer over the same
+Both read (`read_explained`, `read_thread`) in the caller's read transaction and compose after it
+(reading.py). With a language model configured and generation on, both try a generative answer over the same
 sources first; it must cite the explained post (else the extractive answer is given).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +42,7 @@ from .compose import Composed, compose, quoted
 from .extractive import DUPLICATE_COSINE, MAX_SENTENCES, PER_POST, Scored, pick, score_sentences
 from .generative import EngineLike, answer_generatively
 from .policy import looks_like_instruction, refusal_category, refusal_text
+from .reading import Reading, Ready
 from .retrieve import Source, readable_by_assistant, retrieve
 from .support import check
 from .text import is_question, sentences
@@ -78,41 +82,50 @@ async def _original(session: AsyncSession, *, status_id: int, asker_id: int) -> 
 
 # --- explain --------------------------------------------------------------------------------------
 
-async def explain_post(session: AsyncSession, *, asker_id: int, status_id: int, settings: Settings,
-                       engine: EngineLike | None) -> Answer:
-    """What the post says, with the posts around it and related ones, citing the post first."""
+async def read_explained(session: AsyncSession, *, asker_id: int, status_id: int, settings: Settings) -> Reading:
+    """What explaining the post needs: the post, the posts around it and related ones."""
     post = await _original(session, status_id=status_id, asker_id=asker_id)
     if not assistant_may_read(post):
-        return Answer(text=NOT_READABLE)
+        return Ready(Answer(text=NOT_READABLE))
     question = explain_question(post)
     category = refusal_category(question)
     if category is not None:
-        return Answer(text=refusal_text(category), refused=True)
+        return Ready(Answer(text=refusal_text(category), refused=True))
     sources = await _explain_sources(session, post, asker_id=asker_id, settings=settings, question=question)
-    answer = await _explained(post, question, sources, settings=settings, engine=engine)
-    answer.retrieved = [s.status_id for s in sources]  # what the audit log records as read
-    return answer
+    return Explaining(post.id, question, sources)
 
 
-async def _explained(post: Status, question: str, sources: list[Source], *, settings: Settings,
-                     engine: EngineLike | None) -> Answer:
-    if engine is not None and settings.assistant_generative:
-        generated = await answer_generatively(question, sources, engine)
-        if generated is not None and any(c.status_id == post.id for c in generated.citations):
-            return generated
-    scored = await score_sentences(question, sources)
-    own = [s for s in scored if s.source.status_id == post.id][:PER_POST]
-    if not own:  # a post that only asks: quote its first sentence anyway (it is what is explained)
-        own = _first_sentence(sources[0])
-    if not own:
-        return Answer(text=NOT_READABLE)
-    related = [s for s in scored if s.source.status_id != post.id
-               and all(float(s.vector @ o.vector) <= DUPLICATE_COSINE for o in own if o.vector.size)]
-    picked = own + pick(related, max_sentences=MAX_SENTENCES - len(own))
-    composed = compose(question, [(p.source, p.sentence, p.position) for p in picked])
-    checked = await check(composed.claims, composed.cited_sources)
-    return Answer(text=composed.render(checked), citations=composed.citations, sentences=checked,
-                  mode=EXTRACTIVE, model=EXTRACTIVE_MODEL)
+@dataclass(frozen=True, slots=True)
+class Explaining:
+    """The post to explain (always sources[0]) and what was read with it; composed citing it first."""
+
+    post_id: int
+    question: str
+    sources: list[Source]
+
+    async def compose(self, *, settings: Settings, engine: EngineLike | None) -> Answer:
+        answer = await self._explained(settings=settings, engine=engine)
+        answer.retrieved = [s.status_id for s in self.sources]  # what the audit log records as read
+        return answer
+
+    async def _explained(self, *, settings: Settings, engine: EngineLike | None) -> Answer:
+        if engine is not None and settings.assistant_generative:
+            generated = await answer_generatively(self.question, self.sources, engine)
+            if generated is not None and any(c.status_id == self.post_id for c in generated.citations):
+                return generated
+        scored = await score_sentences(self.question, self.sources)
+        own = [s for s in scored if s.source.status_id == self.post_id][:PER_POST]
+        if not own:  # a post that only asks: quote its first sentence anyway (it is what is explained)
+            own = _first_sentence(self.sources[0])
+        if not own:
+            return Answer(text=NOT_READABLE)
+        related = [s for s in scored if s.source.status_id != self.post_id
+                   and all(float(s.vector @ o.vector) <= DUPLICATE_COSINE for o in own if o.vector.size)]
+        picked = own + pick(related, max_sentences=MAX_SENTENCES - len(own))
+        composed = compose(self.question, [(p.source, p.sentence, p.position) for p in picked])
+        checked = await check(composed.claims, composed.cited_sources)
+        return Answer(text=composed.render(checked), citations=composed.citations, sentences=checked,
+                      mode=EXTRACTIVE, model=EXTRACTIVE_MODEL)
 
 
 def _first_sentence(source: Source) -> list[Scored]:
@@ -155,9 +168,8 @@ def summary_heading(replies: int, members: int) -> str:
     return f"{_plural(replies, 'reply', 'replies')} from {_plural(members, 'member', 'members')}; in their words:"
 
 
-async def summarise_thread(session: AsyncSession, *, asker_id: int, status_id: int, settings: Settings,
-                           engine: EngineLike | None) -> Answer:
-    """The thread around a post, as the asker sees it: its counts and its most informative sentences."""
+async def read_thread(session: AsyncSession, *, asker_id: int, status_id: int, settings: Settings) -> Reading:
+    """What summarising the thread around a post needs, as the asker sees it: its counts and its posts."""
     post = await _original(session, status_id=status_id, asker_id=asker_id)
     ancestors, replies = await statuses.context(session, status=post, viewer_id=asker_id)
     thread = [*ancestors, post, *replies]
@@ -166,29 +178,40 @@ async def summarise_thread(session: AsyncSession, *, asker_id: int, status_id: i
     readable = [s for s in thread if assistant_may_read(s)][:MAX_THREAD_POSTS]
     sources = [source_of(s, settings, rank) for rank, s in enumerate(readable)]
     if not sources:
-        return Answer(text=f"{heading}\n{NOTHING_QUOTABLE}" if after_opener else NOTHING_QUOTABLE)
-    answer = await _summarised(heading, sources, opener_id=thread[0].id, settings=settings, engine=engine)
-    answer.retrieved = [s.status_id for s in sources]
-    return answer
+        return Ready(Answer(text=f"{heading}\n{NOTHING_QUOTABLE}" if after_opener else NOTHING_QUOTABLE))
+    return Summarising(heading, sources, thread[0].id)
 
 
-async def _summarised(heading: str, sources: list[Source], *, opener_id: int, settings: Settings,
-                      engine: EngineLike | None) -> Answer:
-    if engine is not None and settings.assistant_generative:
-        generated = await answer_generatively(SUMMARY_QUESTION, sources, engine)
-        if generated is not None:
-            generated.text = f"{heading}\n{generated.text}"
-            return generated
-    picked = await most_informative(sources, opener_id=opener_id)
-    if not picked:
-        return Answer(text=f"{heading}\n{NOTHING_QUOTABLE}")
-    composed = Composed(heading=heading)
-    for source, sentence in picked:
-        composed.claims.append((quoted(source.acct, sentence, again=False), [composed.number(source)]))
-        composed.labels.append("")
-    checked = await check(composed.claims, composed.cited_sources)
-    return Answer(text=composed.render(checked), citations=composed.citations, sentences=checked,
-                  mode=EXTRACTIVE, model=EXTRACTIVE_MODEL)
+@dataclass(frozen=True, slots=True)
+class Summarising:
+    """A thread's heading and its readable posts in reading order; composed as its best sentences."""
+
+    heading: str
+    sources: list[Source]
+    opener_id: int
+
+    async def compose(self, *, settings: Settings, engine: EngineLike | None) -> Answer:
+        answer = await self._summarised(settings=settings, engine=engine)
+        answer.retrieved = [s.status_id for s in self.sources]
+        return answer
+
+    async def _summarised(self, *, settings: Settings, engine: EngineLike | None) -> Answer:
+        heading = self.heading
+        if engine is not None and settings.assistant_generative:
+            generated = await answer_generatively(SUMMARY_QUESTION, self.sources, engine)
+            if generated is not None:
+                generated.text = f"{heading}\n{generated.text}"
+                return generated
+        picked = await most_informative(self.sources, opener_id=self.opener_id)
+        if not picked:
+            return Answer(text=f"{heading}\n{NOTHING_QUOTABLE}")
+        composed = Composed(heading=heading)
+        for source, sentence in picked:
+            composed.claims.append((quoted(source.acct, sentence, again=False), [composed.number(source)]))
+            composed.labels.append("")
+        checked = await check(composed.claims, composed.cited_sources)
+        return Answer(text=composed.render(checked), citations=composed.citations, sentences=checked,
+                      mode=EXTRACTIVE, model=EXTRACTIVE_MODEL)
 
 
 async def most_informative(sources: list[Source], *, opener_id: int,

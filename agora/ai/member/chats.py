@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from agora.ai.assistant import Answer
+from agora.ai.assistant import Answer, Reading, Ready
 from agora.ai.assistant.generative import EngineLike
 from agora.chat import conversations, messages
 from agora.config import Settings
@@ -24,7 +24,7 @@ from agora.models.ai import CHAT_MESSAGE
 from agora.models.chat import RECEIVING_STATES
 
 from . import drafts, summary
-from .answering import answer_for
+from .answering import read_for
 from .claims import answer_once, unclaimed, window_start
 from .intents import mentions, payment_intent, wants_summary, without_mention
 from .replies import fit
@@ -38,9 +38,9 @@ ANSWERED_PRIVATELY = "I answered your payment request in our direct chat."
 class Planned:
     asker_id: int
     question: str
-    answer: Answer
+    reading: Reading
     surface: str
-    text: str
+    prefix: str  # "@asker " in a group, so the answer is seen to be theirs
     conversation_id: int | None  # None: the asker's direct chat with the assistant
     reply_to_id: int | None
     group_note: str | None = None  # said in the group when the answer went to the direct chat
@@ -64,8 +64,8 @@ async def pending(session: AsyncSession, *, assistant_id: int, username: str, li
     return list(rows)
 
 
-async def plan(session: AsyncSession, *, message_id: int, assistant: Account, settings: Settings,
-               engine: EngineLike | None) -> Planned | None:
+async def plan(session: AsyncSession, *, message_id: int, assistant: Account, settings: Settings) -> Planned | None:
+    """What the assistant read to answer this message (None: it says nothing)."""
     message = await session.scalar(select(ChatMessage).options(selectinload(ChatMessage.account))
                                    .where(ChatMessage.id == message_id))
     if message is None or message.deleted_at is not None or message.account.bot:
@@ -77,11 +77,9 @@ async def plan(session: AsyncSession, *, message_id: int, assistant: Account, se
     asker = message.account
     question = without_mention(message.text, assistant.username)
     prefix = f"@{asker.username} " if group else ""
-    limit = settings.max_chat_message_chars
 
-    def planned(answer: Answer, surface: str, *, private: bool = False, note: str | None = None) -> Planned:
-        text = fit("" if private else prefix, answer.text, answer, limit)
-        return Planned(asker.id, question, answer, surface, text,
+    def planned(reading: Reading, surface: str, *, private: bool = False, note: str | None = None) -> Planned:
+        return Planned(asker.id, question, reading, surface, "" if private else prefix,
                        None if private else conversation.id, None if private else message.id,
                        f"{prefix}{note}" if note else None)
 
@@ -90,16 +88,16 @@ async def plan(session: AsyncSession, *, message_id: int, assistant: Account, se
         answer, drafted = await drafts.prepare(session, asker_id=asker.id, intent=intent, settings=settings,
                                                assistant_id=assistant.id)
         if group:  # a draft, or a refusal that could reveal a block: only the asker sees it
-            return planned(answer, "chat", private=True, note=DRAFT_SENT_PRIVATELY if drafted else ANSWERED_PRIVATELY)
-        return planned(answer, "chat")
+            return planned(Ready(answer), "chat", private=True,
+                           note=DRAFT_SENT_PRIVATELY if drafted else ANSWERED_PRIVATELY)
+        return planned(Ready(answer), "chat")
     if wants_summary(question):
         if not group:
-            return planned(Answer(text=SUMMARY_IN_GROUPS), "chat")
+            return planned(Ready(Answer(text=SUMMARY_IN_GROUPS)), "chat")
         missed = await summary.missed_messages(session, asker_id=asker.id, assistant_id=assistant.id, asked=message)
-        return planned(summary.summarise(missed), "summary")
-    answer = await answer_for(session, asker_id=asker.id, question=question, settings=settings, engine=engine,
-                              public_only=group)
-    return planned(answer, "chat")
+        return planned(Ready(summary.summarise(missed)), "summary")
+    reading = await read_for(session, asker_id=asker.id, question=question, settings=settings, public_only=group)
+    return planned(reading, "chat")
 
 
 async def _send(session: AsyncSession, *, assistant: Account, conversation_id: int, text: str,
@@ -114,13 +112,14 @@ async def answer_message(db: Database, *, message_id: int, assistant_id: int, se
     """Answer one chat message, exactly once. True if this call claimed it."""
 
     async def planning(session: AsyncSession, assistant: Account) -> Planned | None:
-        return await plan(session, message_id=message_id, assistant=assistant, settings=settings, engine=engine)
+        return await plan(session, message_id=message_id, assistant=assistant, settings=settings)
 
-    async def deliver(session: AsyncSession, assistant: Account, planned: Planned) -> int:
+    async def deliver(session: AsyncSession, assistant: Account, planned: Planned, answer: Answer) -> int:
         target = planned.conversation_id
         if target is None:
             target = (await conversations.start_direct(session, starter=assistant, other_id=planned.asker_id)).id
-        reply = await _send(session, assistant=assistant, conversation_id=target, text=planned.text,
+        text = fit(planned.prefix, answer.text, answer, settings.max_chat_message_chars)
+        reply = await _send(session, assistant=assistant, conversation_id=target, text=text,
                             reply_to_id=planned.reply_to_id, client_id=f"assistant-{message_id}", settings=settings)
         if planned.group_note is not None:
             original = await session.get_one(ChatMessage, message_id)
@@ -130,4 +129,4 @@ async def answer_message(db: Database, *, message_id: int, assistant_id: int, se
         return reply.id
 
     return await answer_once(db, kind=CHAT_MESSAGE, source_id=message_id, assistant_id=assistant_id,
-                             plan=planning, deliver=deliver)
+                             settings=settings, engine=engine, plan=planning, deliver=deliver)

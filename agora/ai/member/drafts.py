@@ -40,6 +40,9 @@ async def prepare(session: AsyncSession, *, asker_id: int, intent: PaymentIntent
                   assistant_id: int) -> tuple[Answer, bool]:
     """The assistant's reply to a payment request, and whether it holds a draft (else it says why not)."""
     currency = intent.currency or settings.default_currency
+    if currency not in settings.currencies:
+        held = ", ".join(settings.currencies)
+        return _refusal(f"I could not prepare that payment: wallets here hold {held}, not {currency}. {NOT_SENT}")
     try:
         minor = parse_decimal(intent.amount, currency)
     except MoneyError as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agora.kit.money import EXPONENTS
 from agora.kit.richtext import MENTION_RE
 
 SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
@@ -27,7 +28,7 @@ SUMMARY_RE = re.compile(
 class PaymentIntent:
     to: str  # a username, without the @
     amount: str  # as typed ("20", "20.50")
-    currency: str | None  # an ISO code, or None: the server's default
+    currency: str | None  # the ISO code written (maybe one the server does not hold), or None: the default
     note: str
 
 
@@ -46,7 +47,9 @@ def wants_summary(text: str) -> bool:
 
 
 def _patterns(currencies: list[str]) -> list[re.Pattern[str]]:
-    codes = "|".join(re.escape(c) for c in currencies)
+    # Every code Agora knows, not only the server's: "send 20 CHF" on a server without francs must be
+    # read as a payment in francs (and refused), never as 20 of the default currency.
+    codes = "|".join(re.escape(c) for c in sorted({*currencies, *EXPONENTS}))
     currency = rf"(?:\s?(?P<code>{codes})\b)?"
     verb = r"(?:send|give|transfer|pay)"
     return [
@@ -64,7 +67,6 @@ def payment_intent(text: str, currencies: list[str]) -> PaymentIntent | None:
         if found is None:
             continue
         code = (found.group("code") or "").upper() or SYMBOLS.get(found.group("symbol") or "")
-        return PaymentIntent(to=found.group("to"), amount=found.group("amount"),
-                             currency=code if code in currencies else None,
+        return PaymentIntent(to=found.group("to"), amount=found.group("amount"), currency=code or None,
                              note=(found.group("note") or "").strip().strip("\"'“”"))
     return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.ai.assistant import Answer
+from agora.ai.assistant import Answer, Reading, Ready
 from agora.ai.assistant.generative import EngineLike
 from agora.config import Settings
 from agora.kit.db import Database
@@ -24,7 +24,7 @@ from agora.social import statuses
 from agora.social.visibility import PUBLICLY_READABLE
 
 from . import drafts
-from .answering import answer_for
+from .answering import read_for
 from .claims import answer_once, unclaimed, window_start
 from .intents import payment_intent, without_mention
 from .replies import fit
@@ -33,9 +33,9 @@ from .replies import fit
 @dataclass(frozen=True, slots=True)
 class Planned:
     asker_id: int
+    asker: str  # the username the reply starts with
     question: str
-    answer: Answer
-    text: str
+    reading: Reading
     visibility: str
     surface: str = "mention"
 
@@ -51,9 +51,8 @@ async def pending(session: AsyncSession, *, assistant_id: int, limit: int) -> li
     return list(rows)
 
 
-async def plan(session: AsyncSession, *, status_id: int, assistant: Account, settings: Settings,
-               engine: EngineLike | None) -> Planned | None:
-    """What the assistant will say to this mention (None: nothing — e.g. it may not see it)."""
+async def plan(session: AsyncSession, *, status_id: int, assistant: Account, settings: Settings) -> Planned | None:
+    """What the assistant read to answer this mention (None: it says nothing — e.g. it may not see it)."""
     try:
         status = await statuses.get_visible(session, status_id=status_id, viewer_id=assistant.id)
     except AgoraError:
@@ -66,14 +65,13 @@ async def plan(session: AsyncSession, *, status_id: int, assistant: Account, set
     if intent is not None:
         answer, _ = await drafts.prepare(session, asker_id=asker.id, intent=intent, settings=settings,
                                          assistant_id=assistant.id)
+        reading: Reading = Ready(answer)
         visibility = "direct"
     else:
         public = status.visibility in PUBLICLY_READABLE
-        answer = await answer_for(session, asker_id=asker.id, question=question, settings=settings, engine=engine,
-                                  public_only=public)
+        reading = await read_for(session, asker_id=asker.id, question=question, settings=settings, public_only=public)
         visibility = status.visibility if public else "direct"
-    text = fit(f"@{asker.username} ", answer.text, answer, settings.max_status_chars)
-    return Planned(asker.id, question, answer, text, visibility)
+    return Planned(asker.id, asker.username, question, reading, visibility)
 
 
 async def answer_mention(db: Database, *, status_id: int, assistant_id: int, settings: Settings,
@@ -81,13 +79,13 @@ async def answer_mention(db: Database, *, status_id: int, assistant_id: int, set
     """Answer one mention, exactly once. True if this call claimed it (replied or decided not to)."""
 
     async def planning(session: AsyncSession, assistant: Account) -> Planned | None:
-        return await plan(session, status_id=status_id, assistant=assistant, settings=settings, engine=engine)
+        return await plan(session, status_id=status_id, assistant=assistant, settings=settings)
 
-    async def deliver(session: AsyncSession, assistant: Account, planned: Planned) -> int:
+    async def deliver(session: AsyncSession, assistant: Account, planned: Planned, answer: Answer) -> int:
+        text = fit(f"@{planned.asker} ", answer.text, answer, settings.max_status_chars)
         reply = await statuses.create(session, author=assistant, settings=settings, draft=statuses.Draft(
-            text=planned.text, visibility=planned.visibility, in_reply_to_id=status_id,
-            application_name="Agora assistant"))
+            text=text, visibility=planned.visibility, in_reply_to_id=status_id, application_name="Agora assistant"))
         return reply.id
 
-    return await answer_once(db, kind=STATUS, source_id=status_id, assistant_id=assistant_id, plan=planning,
-                             deliver=deliver)
+    return await answer_once(db, kind=STATUS, source_id=status_id, assistant_id=assistant_id, settings=settings,
+                             engine=engine, plan=planning, deliver=deliver)

@@ -27,8 +27,8 @@ from fastapi.responses import Response, StreamingResponse
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 
-from agora.ai.assistant import MAX_QUESTION_CHARS, Answer, answer_question
-from agora.ai.assistant.actions import explain_post, summarise_thread
+from agora.ai.assistant import MAX_QUESTION_CHARS, Answer, read_question
+from agora.ai.assistant.actions import read_explained, read_thread
 from agora.ai.audit import record_answer
 from agora.ai.engines import engine_for
 from agora.kit.errors import AgoraError, NotFound
@@ -147,14 +147,12 @@ async def _answer(request: Request, viewer: Viewer, asked: Asked) -> Answer:
     engine = engine_for(settings) if settings.assistant_generative else None
     async with runtime.db.transaction(write=False) as session:
         if asked.explain:
-            answer = await explain_post(session, asker_id=viewer.id, status_id=asked.explain, settings=settings,
-                                        engine=engine)
+            reading = await read_explained(session, asker_id=viewer.id, status_id=asked.explain, settings=settings)
         elif asked.thread:
-            answer = await summarise_thread(session, asker_id=viewer.id, status_id=asked.thread,
-                                            settings=settings, engine=engine)
+            reading = await read_thread(session, asker_id=viewer.id, status_id=asked.thread, settings=settings)
         else:
-            answer = await answer_question(session, asker_id=viewer.id, question=asked.question,
-                                           settings=settings, engine=engine)
+            reading = await read_question(session, asker_id=viewer.id, question=asked.question, settings=settings)
+    answer = await reading.compose(settings=settings, engine=engine)  # after the transaction: reading.py
     # Recorded in a short write transaction of its own (as the /v1 API does): answering may take
     # seconds, and must not hold the database's write lock meanwhile.
     async with runtime.db.transaction() as session:
