@@ -214,3 +214,18 @@ async def test_asking_needs_the_forms_csrf_token(client: httpx.AsyncClient, bob:
         assert refused.status_code == 403, path
         forged = await client.post(path, data={"q": RAMEN, "csrf": "x" * 40})
         assert forged.status_code == 403, path
+
+
+async def test_the_page_shares_the_members_ai_budget_with_v1(settings: Settings, bob: Member) -> None:
+    """A member past AGORA_RATE_LIMIT_AI gets a clear 429 on the page too: it is no way round /v1's budget."""
+    async with app_client(settings.model_copy(update={"rate_limit_ai": 2, "rate_limit_ai_window": 10**6})) as (
+            client, _):
+        await signed_in(client, bob)
+        token = csrf_of((await client.get("/assistant")).text)
+        asked = [await client.post("/assistant/ask", data={"q": RAMEN}, headers={"X-CSRF-Token": token})
+                 for _ in range(2)]
+        assert [a.status_code for a in asked] == [200, 200]
+        refused = await client.post("/assistant/ask", data={"q": RAMEN}, headers={"X-CSRF-Token": token})
+        assert refused.status_code == 429 and refused.headers["X-RateLimit-Remaining"] == "0"
+        posted = await client.post("/assistant", data={"q": RAMEN, "csrf": token})
+        assert posted.status_code == 429

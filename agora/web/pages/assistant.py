@@ -27,6 +27,7 @@ from fastapi.responses import Response, StreamingResponse
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 
+from agora.accounts.auth import rate_limited
 from agora.ai.assistant import MAX_QUESTION_CHARS, Answer, read_question
 from agora.ai.assistant.actions import read_explained, read_thread
 from agora.ai.audit import record_answer
@@ -187,7 +188,11 @@ async def assistant_page(request: Request, viewer: Viewer = Depends(require_view
     return await _page(request, viewer, _asked(request.query_params), None)
 
 
-@router.post("/assistant")
+# The same per-member budget as /v1 (AGORA_RATE_LIMIT_AI): each answer may take seconds of model time.
+ai_budget = Depends(rate_limited("ai"))
+
+
+@router.post("/assistant", dependencies=[ai_budget])
 async def ask_without_script(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     """The form posted without JavaScript: the page again, with the whole answer."""
     asked = _form_asked(await request.form())
@@ -206,7 +211,7 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-@router.post(ASK_PATH)
+@router.post(ASK_PATH, dependencies=[ai_budget])
 async def ask_stream(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     """The same answer as an event stream: `start`, then `token` pieces that join to the text, then `done`."""
     answer = await _answer(request, viewer, _form_asked(await request.form()))
