@@ -56,4 +56,12 @@ UNANSWERABLE: tuple[str, ...] = (
     "What is the capital of Australia?",
     "How do I renew my passport?",
     "Who won the 1966 World Cup final?",
+    "What is the boiling point of mercury?",
+    "Who wrote War and Peace?",
+    "What is the best way to invest in bonds?",
+    "How do I fix a leaking car radiator?",
+    "What did the central bank decide about interest rates?",
+    "When is the next solar eclipse in Chile?",
+    "How tall is Mount Kilimanjaro?",
+    "What is the population of Lagos?",
 )

@@ -227,6 +227,18 @@ async def test_with_nothing_relevant_the_answer_says_so_and_cites_nothing(
     assert answer.citations == [] and answer.sentences == [] and not answer.refused
 
 
+async def test_a_question_naming_a_number_is_answered_only_from_posts_that_mention_it(
+        client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member) -> None:
+    await post(client, alice, "Cup final report: we won the cup final 2–1 after extra time, what a night.")
+    await embedded(runtime)
+    assert (await ask(runtime, bob, "Who won the 1966 cup final?")).text == NO_ANSWER
+    dated = await post(client, alice, "In 1966 England won the cup final at Wembley, my grandad was there.")
+    await embedded(runtime)
+    answer = await ask(runtime, bob, "Who won the 1966 cup final?")
+    assert [c.status_id for c in answer.citations] == [int(dated["id"])]
+    assert_grounded(answer)
+
+
 async def test_every_extractive_sentence_is_attributed_cited_and_supported(
         client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member, carol: Member) -> None:
     await post(client, alice, "The ramen place on Mill Lane opened on Thursday. The broth is rich and the noodles "

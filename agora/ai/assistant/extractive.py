@@ -20,9 +20,12 @@ How sentences are picked (docs/assistant.md has the measured effect):
    The post term lets a sentence that depends on its post for context still count when the post is
    about the question; "post" is the post's statements (its questions left out) after the text of
    the post it replies to, so that a reply in a thread that asked the question scores as an answer.
-3. If the best score is below MIN_SCORE, nothing retrieved answers the question, and the answer says
+3. A question that names a number (a year, a price, a score: "Who won the 1966 World Cup final?") is
+   about that number: only posts that mention it (in their text or the post they reply to) can
+   answer it, however close the rest of their words come.
+4. If the best score is below MIN_SCORE, nothing retrieved answers the question, and the answer says
    so, with no citations (the assistant never fills the gap itself).
-4. Otherwise the best sentences are taken greedily: at most MAX_SENTENCES, none scoring under
+5. Otherwise the best sentences are taken greedily: at most MAX_SENTENCES, none scoring under
    RELATIVE_FLOOR × the best, none whose cosine to an already picked sentence is above
    DUPLICATE_COSINE (members often repeat each other); first the best sentence of each post, then,
    if room is left, a second one (at most PER_POST) — more voices before more of one voice.
@@ -41,7 +44,7 @@ from .compose import compose
 from .policy import looks_like_instruction
 from .retrieve import Source
 from .support import check
-from .text import content_words, is_question, sentences
+from .text import content_words, is_question, numbers, sentences
 
 W_SENTENCE = 0.6
 W_POST = 0.25
@@ -123,7 +126,14 @@ def pick(scored: list[Scored], *, max_sentences: int = MAX_SENTENCES) -> list[Sc
     return picked
 
 
+def mentions_the_numbers(question: str, source: Source) -> bool:
+    """Step 3: the post mentions every number the question names (true when it names none)."""
+    asked = numbers(question)
+    return not asked or asked <= numbers(f"{source.context} {source.text}")
+
+
 async def answer_extractively(question: str, sources: list[Source]) -> Answer:
+    sources = [s for s in sources if mentions_the_numbers(question, s)]
     picked = pick(await score_sentences(question, sources))
     if not picked:
         return Answer(text=NO_ANSWER, mode=EXTRACTIVE, model=EXTRACTIVE_MODEL)

@@ -84,6 +84,14 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or not w.isascii())))
 
 
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in the text, as written less thousands commas ("1,140" and "1140" match)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
 def overlap(claim: str, source_words: set[str]) -> float:
     """Share of the claim's content words that the source contains (1.0 for a claim with none)."""
     words = content_words(claim)
