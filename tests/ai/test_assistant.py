@@ -22,10 +22,12 @@ from agora.ai.assistant.generative import prompt
 from agora.ai.assistant.policy import looks_like_instruction, refusal_category
 from agora.ai.assistant.retrieve import Source
 from agora.ai.assistant.text import sentences
+from agora.ai.engines import engine_for
 from agora.kit.errors import Unprocessable
 from agora.kit.runtime import Runtime
 from agora.search.embedder import embed_missing
 from agora.social import statuses
+from tests.ai.serving import RUN_ID, install_and_promote
 from tests.chat.helpers import direct, follow, send
 from tests.factories import Member, make_member, post
 
@@ -376,6 +378,35 @@ async def test_no_database_connection_is_held_while_the_model_writes(
         answer = await reading.compose(settings=settings, engine=engine)
         assert answer.mode == "generative" and answer.citations[0].status_id == int(opened["id"])
     assert engine.held == [0, 0, 0]
+
+
+async def test_generative_mode_with_the_communitys_own_model_stays_grounded(
+        client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The real in-process engine and tokenizer (the session's tiny trained model, whose context is far
+    shorter than the sources): whatever it writes is checked like any model's, and the answer the
+    asker gets is still cited and supported (here, extractive: the tiny model writes no sentence its
+    sources support)."""
+    source = await post(client, alice, OPENED)
+    await embedded(runtime)
+    install_and_promote(tmp_path_factory.getbasetemp(), runtime.settings)  # trains (main thread: SIGTERM)
+    settings = runtime.settings.model_copy(update={"assistant_generative": True})
+    engine = engine_for(settings)
+    assert engine is not None and engine.model_id == RUN_ID
+    written: list[str] = []
+
+    class Watched:  # the real engine, noting what the model wrote
+        async def complete(self, messages: list[dict[str, str]], **options: Any) -> Any:
+            generation = await engine.complete(messages, **options)
+            written.append(generation.text)
+            return generation
+
+    answer = await answer_question(runtime.db, asker_id=int(bob.id), question=RAMEN, settings=settings,
+                                   engine=Watched())
+    assert len(written) == 1 and written[0].strip()  # the model ran on the sources' prompt and wrote
+    assert_grounded(answer)
+    assert [c.status_id for c in answer.citations] == [int(source["id"])]
+    assert answer.mode == "extractive" and answer.model == "agora-extractive"
 
 
 async def test_generation_is_off_unless_the_setting_turns_it_on(
