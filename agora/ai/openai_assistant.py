@@ -1,6 +1,7 @@
 """`agora-assistant` over /v1: the grounded assistant (agora/ai/assistant/) as a chat completion.
 
-The question is the conversation's last user message; the answer comes with its citations in the
+The question is the conversation's last user message — read with the member's earlier questions when
+it is a follow-up ("and when does it close?": followup.py); the answer comes with its citations in the
 extension field `agora` (`citations`, `mode`, `refused`, `ai_generated`). A stream sends the finished
 answer in small pieces, with the extension on the final chunk. Every answer is written to the audit
 log (agora/ai/audit.py) before it is sent.
@@ -37,14 +38,18 @@ def approximate_tokens(text: str) -> int:
 
 async def assistant_completion(runtime: Runtime, *, grant: Grant, messages: list[dict[str, str]], stream: bool,
                                include_usage: bool) -> Any:
-    question = last_user_message(messages).strip()
-    if not question:
+    asked = [m["content"] for m in messages if m["role"] == "user"]
+    if not last_user_message(messages).strip():
         raise bad_request("agora-assistant answers the last user message, and there is none.", param="messages")
     try:
-        from agora.ai.assistant import answer_question
+        from agora.ai.assistant import MAX_QUESTION_CHARS, answer_question
+        from agora.ai.assistant.followup import standalone_question
     except ImportError as error:
         raise OpenAIError(503, "The assistant is not available on this server yet.",
                           code="assistant_unavailable") from error
+    # A follow-up ("and when does it close?") is read with the member's earlier questions (followup.py);
+    # the assistant's own earlier answers are never read back as the asker's words.
+    question = standalone_question(asked[-1], asked[:-1], max_chars=MAX_QUESTION_CHARS)
     settings = runtime.settings
     engine = engine_for(settings)
     assert grant.account is not None  # member() lets only members through

@@ -23,6 +23,8 @@ BLOCKING = {"serious", "critical"}
 FIRST_ANSWER_MS = 60_000  # the first answer loads the sentence-embedding model (seconds on 2 cores)
 RAMEN = "When did the ramen place on Mill Lane open?"
 OPENED = "The ramen place on Mill Lane opened on Thursday, the queue went round the block."
+CLOSES = "The ramen place on Mill Lane closes at 10 pm on weekdays and midnight on Saturdays."
+LIBRARY = "The library closes at 6 pm on Mondays from January."
 
 # Counts the text pieces added to the answer while it streams (the finished answer replaces them).
 COUNT_PIECES = """() => {
@@ -40,12 +42,14 @@ def api_post(web_server: WebServer, who: Member, text: str) -> str:
     return answer.json()["id"]
 
 
-def seed(web_server: WebServer) -> str:
-    """Alice's post about the ramen place, embedded as `agora search embed` would."""
+def seed(web_server: WebServer) -> tuple[str, str]:
+    """Alice's posts about the ramen place (its opening, its hours) and the library's hours, embedded
+    as `agora search embed` would; the ids of the first two."""
     alice = web_server.run(make_member(web_server.runtime, "alice"))
-    status_id = api_post(web_server, alice, OPENED)
+    opened, closes = api_post(web_server, alice, OPENED), api_post(web_server, alice, CLOSES)
+    api_post(web_server, alice, LIBRARY)
     web_server.run(embed_missing(web_server.runtime.db), timeout=120)
-    return status_id
+    return opened, closes
 
 
 def serious(axe: Axe, page: Page, where: str) -> list[str]:
@@ -56,7 +60,7 @@ def serious(axe: Axe, page: Page, where: str) -> list[str]:
 
 def test_ask_see_the_answer_stream_in_and_open_the_cited_post(web_server: WebServer,
                                                               new_page: Callable[..., Page]) -> None:
-    status_id = seed(web_server)
+    _, status_id = seed(web_server)
     page = new_page()
     sign_up(page, "reader")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Assistant").click()
@@ -67,8 +71,7 @@ def test_ask_see_the_answer_stream_in_and_open_the_cited_post(web_server: WebSer
 
     answer = page.locator("#assistant-answer")
     expect(answer.locator(".answer-text")).to_contain_text("@alice wrote", timeout=FIRST_ANSWER_MS)
-    chip = answer.locator(".cite-chip", has_text="@alice")
-    expect(chip).to_be_visible()
+    expect(answer.locator(".cite-chip", has_text="@alice").first).to_be_visible()
     expect(answer).to_have_attribute("aria-busy", "false")
     assert page.evaluate("window.__pieces") > 5  # it arrived in pieces, not all at once
     expect(answer.locator(".ai-badge")).to_have_text("AI-generated")
@@ -77,9 +80,21 @@ def test_ask_see_the_answer_stream_in_and_open_the_cited_post(web_server: WebSer
     expect(answer.locator(".answer-text")).to_contain_text("queue went round the block")
     assert not serious(Axe(), page, "/assistant (answered)")
 
+    # A follow-up is read with the question before it: "it" is the ramen place, not the library.
+    follow = page.locator("#assistant-follow")
+    expect(follow).to_be_visible()
+    page.get_by_label("Your question").fill("And when does it close?")
+    page.get_by_role("button", name="Ask").click()
+    expect(answer.locator(".answer-text")).to_contain_text("10 pm on weekdays", timeout=FIRST_ANSWER_MS)
+    chip = answer.locator(".cite-chip").first
+    expect(chip).to_have_attribute("href", f"/@alice/{status_id}")
+    page.get_by_role("link", name="Start a new topic").click()
+    expect(follow).to_be_hidden()
+    expect(page.get_by_label("Your question")).to_have_value("")
+
     chip.click()
     expect(page).to_have_url(re.compile(rf"/@alice/{status_id}$"))
-    expect(page.locator(f"#post-{status_id}")).to_contain_text("queue went round the block")
+    expect(page.locator(f"#post-{status_id}")).to_contain_text("10 pm on weekdays")
 
     # From the post's card: "Ask the assistant" explains it, citing it first.
     page.locator(f"#post-{status_id}").get_by_role("link", name="Ask the assistant").click()

@@ -229,3 +229,19 @@ async def test_the_page_shares_the_members_ai_budget_with_v1(settings: Settings,
         assert refused.status_code == 429 and refused.headers["X-RateLimit-Remaining"] == "0"
         posted = await client.post("/assistant", data={"q": RAMEN, "csrf": token})
         assert posted.status_code == 429
+
+
+async def test_without_javascript_a_follow_up_is_read_with_the_question_before(
+        client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member) -> None:
+    await post(client, alice, OPENED)
+    closes = await post(client, alice, "The ramen place on Mill Lane closes at 10 pm on weekdays.")
+    await post(client, alice, "The library closes at 6 pm on Mondays from January.")
+    await embed_missing(runtime.db)
+    await signed_in(client, bob)
+    first = await form_post(client, "/assistant", "/assistant", {"q": RAMEN})
+    assert f'name="previous" id="assistant-previous" value="{RAMEN}"' in first.text
+    assert "Your next question can follow on from this one." in first.text
+    follow_up = await form_post(client, "/assistant", "/assistant",
+                                {"q": "And when does it close?", "previous": RAMEN})
+    assert chips(follow_up.text)[0] == f"/@alice/{closes['id']}"
+    assert f'value="{RAMEN} And when does it close?"' in follow_up.text

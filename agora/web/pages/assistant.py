@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 from agora.accounts.auth import rate_limited
 from agora.ai.assistant import MAX_QUESTION_CHARS, Answer, read_question
 from agora.ai.assistant.actions import read_explained, read_thread
+from agora.ai.assistant.followup import standalone_question
 from agora.ai.audit import record_answer
 from agora.ai.engines import engine_for
 from agora.kit.errors import AgoraError, NotFound
@@ -62,17 +63,22 @@ class Asked:
     question: str = ""
     explain: int | None = None
     thread: int | None = None
+    previous: str = ""  # the question answered before, as it was read: a follow-up leans on it
 
     @property
     def kind(self) -> str:
         return "explain" if self.explain else "thread" if self.thread else "question"
+
+    def standalone(self) -> str:
+        """The question as the assistant reads it: a follow-up with the question before (followup.py)."""
+        return standalone_question(self.question, [self.previous], max_chars=MAX_QUESTION_CHARS)
 
     def audit_question(self) -> str:
         if self.explain:
             return f"Explain post {self.explain}"
         if self.thread:
             return f"Summarise the thread of post {self.thread}"
-        return self.question
+        return self.standalone()
 
 
 def _asked(values: Any) -> Asked:
@@ -86,13 +92,17 @@ def _asked(values: Any) -> Asked:
             raise NotFound()
         return parsed
 
-    question = values.get("q")
-    question = question.replace("\x00", "")[:MAX_QUESTION_CHARS * 2] if isinstance(question, str) else ""
-    return Asked(question=question, explain=an_id("explain"), thread=an_id("thread"))
+    def text(name: str, limit: int) -> str:
+        raw = values.get(name)
+        return raw.replace("\x00", "")[:limit] if isinstance(raw, str) else ""
+
+    return Asked(question=text("q", MAX_QUESTION_CHARS * 2), explain=an_id("explain"), thread=an_id("thread"),
+                 previous=text("previous", MAX_QUESTION_CHARS))
 
 
 def _form_asked(form: FormData) -> Asked:
-    return _asked({name: forms.text(form, name, limit=MAX_QUESTION_CHARS * 2) for name in ("q", "explain", "thread")})
+    return _asked({name: forms.text(form, name, limit=MAX_QUESTION_CHARS * 2)
+                   for name in ("q", "explain", "thread", "previous")})
 
 
 # --- the answer as HTML ---------------------------------------------------------------------------
@@ -152,7 +162,7 @@ async def _answer(request: Request, viewer: Viewer, asked: Asked) -> Answer:
         elif asked.thread:
             reading = await read_thread(session, asker_id=viewer.id, status_id=asked.thread, settings=settings)
         else:
-            reading = await read_question(session, asker_id=viewer.id, question=asked.question, settings=settings)
+            reading = await read_question(session, asker_id=viewer.id, question=asked.standalone(), settings=settings)
     answer = await reading.compose(settings=settings, engine=engine)  # after the transaction: reading.py
     # Recorded in a short write transaction of its own (as the /v1 API does): answering may take
     # seconds, and must not hold the database's write lock meanwhile.
@@ -180,6 +190,7 @@ async def _page(request: Request, viewer: Viewer, asked: Asked, answer: Answer |
                                "ask_path": ASK_PATH, "max_question": MAX_QUESTION_CHARS, "post_path": post_path}
     if answer is not None:
         context.update(answer_context(answer))
+        context["follow_on"] = follow_on(asked, answer)
     return await page(request, "assistant.html", context, status=status)
 
 
@@ -207,6 +218,11 @@ async def ask_without_script(request: Request, viewer: Viewer = Depends(require_
     return await _page(request, viewer, asked, answer)
 
 
+def follow_on(asked: Asked, answer: Answer) -> str:
+    """What the next question may follow on from: this question as it was read (none after a refusal)."""
+    return asked.standalone() if asked.kind == "question" and not answer.refused else ""
+
+
 def _event(name: str, data: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
@@ -214,7 +230,8 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 @router.post(ASK_PATH, dependencies=[ai_budget])
 async def ask_stream(request: Request, viewer: Viewer = Depends(require_viewer)) -> Response:
     """The same answer as an event stream: `start`, then `token` pieces that join to the text, then `done`."""
-    answer = await _answer(request, viewer, _form_asked(await request.form()))
+    asked = _form_asked(await request.form())
+    answer = await _answer(request, viewer, asked)
     # Rendered now, while the reader's language is active, not inside the stream.
     context = answer_context(answer)
     finished = templates.get_template("_assistant_answer.html").render(context)
@@ -227,7 +244,8 @@ async def ask_stream(request: Request, viewer: Viewer = Depends(require_viewer))
         for piece in pieces:
             yield _event("token", {"text": piece})
             await asyncio.sleep(delay)
-        yield _event("done", {"html": finished, "citations": [c.status_id for c in answer.citations]})
+        yield _event("done", {"html": finished, "citations": [c.status_id for c in answer.citations],
+                              "follow_on": follow_on(asked, answer)})
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -24,6 +24,23 @@
     region.appendChild(p);
   }
 
+  // The next question may follow on from this one ("and when does it close?"): the server reads it
+  // with `previous`. "Start a new topic" forgets it.
+  const previous = document.getElementById("assistant-previous");
+  const followNote = document.getElementById("assistant-follow");
+  function followOn(question) {
+    if (!previous || !followNote) return;
+    previous.value = question;
+    followNote.hidden = !question;
+  }
+  const newTopic = document.getElementById("assistant-new-topic");
+  if (newTopic) newTopic.addEventListener("click", (event) => {
+    event.preventDefault();
+    followOn("");
+    const box = form.querySelector("textarea");
+    if (box) { box.value = ""; box.focus(); }
+  });
+
   function textBox() { return region.querySelector(".answer-text"); }
 
   function handle(block) {
@@ -41,6 +58,7 @@
       textBox().appendChild(document.createTextNode(body.text));
     } else if (name === "done") {
       region.innerHTML = body.html;
+      followOn(body.follow_on || "");
     }
   }
 
