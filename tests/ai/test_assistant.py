@@ -215,6 +215,23 @@ def test_stance_reads_approval_disapproval_and_negation() -> None:
     assert stance("Pineapple on pizza is a crime.") == -1
     assert stance("It is not good at all.") == -1
     assert stance("The shop opens at nine.") == 0
+    assert stance("Not bad at all, and the staff don't seem bored.") == 1
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("Das Brot von Crumb & Co ist richtig gut.", 1),
+    ("Das Brot ist leider nicht gut.", -1),
+    ("Der Kaffee dort ist langweilig.", -1),
+    ("Ananas auf Pizza ist eklig.", -1),
+    ("Der Laden öffnet um neun.", 0),
+    ("我很喜欢这家面馆。", 1),
+    ("我不喜欢这家面馆。", -1),
+    ("这家店还不错。", 1),  # 不错, "not bad", approves: not 错 "wrong"
+    ("这家店的面很难吃。", -1),
+    ("面馆九点开门。", 0),
+])
+def test_stance_reads_german_and_chinese_too(sentence: str, expected: int) -> None:
+    assert stance(sentence) == expected
 
 
 # --- answers ------------------------------------------------------------------------------------
