@@ -200,6 +200,36 @@ async def test_a_direct_chat_with_the_assistant_gets_answers(client: httpx.Async
     assert await audit_surfaces(runtime) == ["chat"]
 
 
+CLOSES = "The ramen place on Mill Lane closes at 10 pm on weekdays and midnight on Saturdays."
+LIBRARY = "The library closes at 6 pm on Mondays from January."
+
+
+async def test_a_follow_up_in_a_chat_or_a_thread_is_read_with_the_question_before(
+        client: httpx.AsyncClient, runtime: Runtime, alice: Member, bob: Member) -> None:
+    bot = await assistant(runtime)
+    await post(client, bob, OPENED)
+    closes = await post(client, bob, CLOSES)
+    await post(client, bob, LIBRARY)
+    chat = await direct(client, alice, bot)
+    await send(client, alice, chat["id"], QUESTION)
+    assert await answer_pending(runtime) == 1
+    await send(client, alice, chat["id"], "And when does it close?")
+    assert await answer_pending(runtime) == 1
+    follow_up = by_assistant(await history(client, alice, chat["id"]), bot)[-1]["text"]
+    assert f"/@bob/{closes['id']}" in follow_up and "10 pm" in follow_up
+
+    asked = await post(client, alice, f"@assistant {QUESTION}")
+    assert await answer_pending(runtime) == 1
+    [answer] = await replies_to(client, alice, asked["id"])
+    again = await post(client, alice, "@assistant and when does it close?", in_reply_to_id=answer["id"])
+    assert await answer_pending(runtime) == 1
+    [reply] = await replies_to(client, alice, again["id"])
+    assert f"/@bob/{closes['id']}" in reply["content"] and "10 pm" in reply["content"]
+    async with runtime.db.transaction(write=False) as session:
+        audited = list(await session.scalars(select(AiAudit.question).order_by(AiAudit.id)))
+    assert audited[-1] == f"{QUESTION} and when does it close?"  # the question as it was read
+
+
 async def test_in_a_group_the_assistant_answers_only_when_mentioned(client: httpx.AsyncClient, runtime: Runtime,
                                                                      alice: Member, bob: Member,
                                                                      carol: Member) -> None:

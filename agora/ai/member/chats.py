@@ -14,7 +14,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from agora.ai.assistant import Answer, Reading, Ready
+from agora.ai.assistant import MAX_QUESTION_CHARS, Answer, Reading, Ready
+from agora.ai.assistant.followup import standalone_question
 from agora.ai.assistant.generative import EngineLike
 from agora.chat import conversations, messages
 from agora.config import Settings
@@ -26,6 +27,7 @@ from agora.models.chat import RECEIVING_STATES
 from . import drafts, summary
 from .answering import read_for
 from .claims import answer_once, unclaimed, window_start
+from .earlier import earlier_in_chat
 from .intents import mentions, payment_intent, wants_summary, without_mention
 from .replies import fit
 
@@ -78,8 +80,9 @@ async def plan(session: AsyncSession, *, message_id: int, assistant: Account, se
     question = without_mention(message.text, assistant.username)
     prefix = f"@{asker.username} " if group else ""
 
-    def planned(reading: Reading, surface: str, *, private: bool = False, note: str | None = None) -> Planned:
-        return Planned(asker.id, question, reading, surface, "" if private else prefix,
+    def planned(reading: Reading, surface: str, *, private: bool = False, note: str | None = None,
+                asked: str = question) -> Planned:
+        return Planned(asker.id, asked, reading, surface, "" if private else prefix,
                        None if private else conversation.id, None if private else message.id,
                        f"{prefix}{note}" if note else None)
 
@@ -96,8 +99,10 @@ async def plan(session: AsyncSession, *, message_id: int, assistant: Account, se
             return planned(Ready(Answer(text=SUMMARY_IN_GROUPS)), "chat")
         missed = await summary.missed_messages(session, asker_id=asker.id, assistant_id=assistant.id, asked=message)
         return planned(Ready(summary.summarise(missed)), "summary")
-    reading = await read_for(session, asker_id=asker.id, question=question, settings=settings, public_only=group)
-    return planned(reading, "chat")
+    earlier = await earlier_in_chat(session, message=message, assistant=assistant.username, group=group)
+    asked = standalone_question(question, earlier, max_chars=MAX_QUESTION_CHARS)  # as it is read and audited
+    reading = await read_for(session, asker_id=asker.id, question=asked, settings=settings, public_only=group)
+    return planned(reading, "chat", asked=asked)
 
 
 async def _send(session: AsyncSession, *, assistant: Account, conversation_id: int, text: str,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.ai.assistant import Answer, Reading, Ready
+from agora.ai.assistant import MAX_QUESTION_CHARS, Answer, Reading, Ready
+from agora.ai.assistant.followup import standalone_question
 from agora.ai.assistant.generative import EngineLike
 from agora.config import Settings
 from agora.kit.db import Database
@@ -26,6 +27,7 @@ from agora.social.visibility import PUBLICLY_READABLE
 from . import drafts
 from .answering import read_for
 from .claims import answer_once, unclaimed, window_start
+from .earlier import earlier_in_thread
 from .intents import payment_intent, without_mention
 from .replies import fit
 
@@ -69,6 +71,8 @@ async def plan(session: AsyncSession, *, status_id: int, assistant: Account, set
         visibility = "direct"
     else:
         public = status.visibility in PUBLICLY_READABLE
+        earlier = await earlier_in_thread(session, status=status, assistant=assistant.username)
+        question = standalone_question(question, earlier, max_chars=MAX_QUESTION_CHARS)  # as read and audited
         reading = await read_for(session, asker_id=asker.id, question=question, settings=settings, public_only=public)
         visibility = status.visibility if public else "direct"
     return Planned(asker.id, asker.username, question, reading, visibility)
