@@ -44,6 +44,7 @@ bench: dev
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/assistant.py
+	$(BIN)/python bench/search_ranking.py
 
 ## make messages: extract the web app's interface text and merge it into the de and zh_Hans catalogs
 messages: dev

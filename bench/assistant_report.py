@@ -200,7 +200,8 @@ def write_markdown(path: Path, run: Run, args: argparse.Namespace, started_at: d
         "",
         "## What is measured",
         "",
-        f"- **Model**: the `tiny` preset ({m['parameters']:,} parameters with its {c['vocab_size']:,}-token vocabulary) "
+        f"- **Model**: the `tiny` preset ({m['parameters']:,} parameters with its "
+        f"{c['vocab_size']:,}-token vocabulary) "
         f"trained by `agora.ai.train.train` for {m['steps']} steps + {m['chat_steps']} chat steps on a generated "
         f"corpus ({c['documents']:,} documents: templated community posts and Zipf-distributed made-up words; "
         f"{c['pairs']:,} question/answer pairs), then promoted (`agora.ai.registry.promote`). Its answers are "
