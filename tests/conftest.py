@@ -25,6 +25,7 @@ from agora.cli import run_migrations
 from agora.config import Settings
 from agora.kit.runtime import Runtime
 from agora.models import Base
+from tests.demo_db import DemoCopy, DemoDatabases
 from tests.factories import Member, make_member
 
 POSTGRES_URL = os.environ.get("AGORA_TEST_POSTGRES_URL")
@@ -210,3 +211,24 @@ def redis_servers(database_url: str, tmp_path: Path, redis_client) -> Iterator[t
 
     with LiveServer(settings_for("a")) as a, LiveServer(settings_for("b")) as b:
         yield a, b
+
+
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
+                   postgres_ready: str | None) -> Iterator[DemoDatabases]:
+    """The demo community loaded and embedded once per backend per session (built on first ask).
+
+    Session-scoped because the load and the embedding take about two minutes per backend and three
+    evaluations need the same demo; sharing is safe because no test gets the build itself, only a
+    private copy of it (`demo_database`)."""
+    databases = DemoDatabases(tmp_path_factory.mktemp("demo"), sqlite_template, postgres_ready, make_settings)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def demo_database(backend: str, tmp_path: Path, demo_databases: DemoDatabases) -> Iterator[DemoCopy]:
+    """This test's own copy of the loaded and embedded demo database (dropped after it on PostgreSQL)."""
+    url = demo_databases.copy(backend, tmp_path)
+    yield DemoCopy(url=url, build=demo_databases.build(backend))
+    demo_databases.drop(url)

@@ -3,9 +3,10 @@ citations support, for the assistant's answers to hand-written questions over th
 (`tests/ai/grounding_questions.py`). The table is printed (see it with `pytest -s`); the figures are
 reported in docs/assistant.md.
 
-The demo is loaded as `agora demo` loads it, every post embedded with the real model, and each question
-asked through `answer_question` as the demo member ("demo"), so visibility applies: followers-only
-posts of the members demo follows may be cited, nothing else private.
+The demo is loaded as `agora demo` loads it, every post embedded with the real model (once per session
+and backend, shared with the other evaluations over the demo through a private copy: tests/demo_db.py),
+and each question asked through `answer_question` as the demo member ("demo"), so visibility applies:
+followers-only posts of the members demo follows may be cited, nothing else private.
 
 Definitions (per question, then the mean over questions):
 - precision = cited posts that are relevant / cited posts (a question answered with no citations
@@ -20,7 +21,8 @@ Definitions (per question, then the mean over questions):
 
 Floors: what was measured (2026-12-05, SQLite) less a margin for the near-ties of hybrid retrieval
 between backends (see FLOORS). Loading and embedding the demo takes about two minutes on the 2-core
-CI machine, so this is one test per database measuring everything at once.
+CI machine, so this is one test per database measuring everything at once, on the session's shared
+demo build.
 """
 
 from __future__ import annotations
@@ -31,20 +33,22 @@ from sqlalchemy import select
 
 from agora.ai.assistant import Answer, answer_question
 from agora.ai.assistant.extractive import MAX_SENTENCES, NO_ANSWER
-from agora.demo.loader import DEMO_USERNAME, load_demo
+from agora.demo.loader import DEMO_USERNAME
 from agora.kit.db import Database
 from agora.models import Account
-from agora.search.embedder import embed_missing
 from tests.ai.grounding_questions import QUESTIONS, UNANSWERABLE
 from tests.conftest import make_settings
+from tests.demo_db import DemoCopy
 from tests.demo_judged import demo_keys
 
 MAX_CITATIONS = MAX_SENTENCES
-# Measured 2026-12-05 on SQLite: precision 0.812, recall@4 0.722, supported 71/71 = 1.000, declined 2/3.
-# Margins of about one question's worth (1/24 ≈ 0.04) twice over, for the keyword ranking that differs
-# between SQLite and PostgreSQL; extractive sentences are supported by construction, so that floor is
-# tight; "declined" holds at least two of the three.
-FLOORS = {"precision": 0.72, "recall": 0.62, "supported": 0.99, "declined": 0.6}
+# Measured 2026-12-05, SQLite and PostgreSQL alike: precision 0.771, recall@4 0.701, supported 72/72 = 1.000,
+# declined 11/11 (the vector index rebuilt from stored vectors, as a server does on start; grown while
+# embedding, as before the shared demo build, it measured 0.812 / 0.722: the HNSW index is approximate).
+# Margins of about one question's worth (1/24 ≈ 0.04), for the keyword ranking that differs between
+# SQLite and PostgreSQL and the approximate index; extractive sentences are supported by construction,
+# so that floor is tight; "declined" holds at least 8 of the 11.
+FLOORS = {"precision": 0.72, "recall": 0.62, "supported": 0.99, "declined": 0.7}
 
 
 def precision(cited: list[str], relevant: frozenset[str]) -> float:
@@ -63,13 +67,11 @@ def test_questions_are_well_formed() -> None:
     assert recall(["a", "b", "c", "d"], frozenset("abcdef")) == 1.0  # capped at MAX_CITATIONS
 
 
-async def test_answers_cite_relevant_posts_and_every_sentence_is_supported(database_url: str, tmp_path: Path,
-                                                                         backend: str) -> None:
-    settings = make_settings(database_url, tmp_path / "data")
-    await load_demo(settings)
+async def test_answers_cite_relevant_posts_and_every_sentence_is_supported(demo_database: DemoCopy,
+                                                                         tmp_path: Path, backend: str) -> None:
+    settings = make_settings(demo_database.url, tmp_path / "data")
     db = Database(settings.resolved_database_url)
     try:
-        await embed_missing(db)
         keys = await demo_keys(db, ((item.q, item.relevant) for item in QUESTIONS))
         async with db.transaction(write=False) as session:
             demo_id = await session.scalar(select(Account.id).where(Account.username_key == DEMO_USERNAME))

@@ -1,25 +1,26 @@
 """The whole pipeline on the demo community, as an operator runs it: corpus, train, eval, promote,
-and the promoted model's card on the web."""
+and the promoted model's card on the web. The demo is the session's shared build (loaded as `agora
+demo` loads it, and embedded, which the pipeline ignores), copied for this test: tests/demo_db.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from agora.ai.cli import ai
 from agora.ai.registry import promoted
-from agora.config import Settings
-from agora.demo.loader import load_demo
-from tests.conftest import app_client
+from tests.conftest import app_client, make_settings
 
 
-def test_demo_corpus_train_eval_promote_and_card(backend: str, settings: Settings) -> None:
+def test_demo_corpus_train_eval_promote_and_card(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if backend != "sqlite":
         pytest.skip("the corpus is tested on PostgreSQL in test_corpus.py; once is enough for the pipeline")
-    asyncio.run(load_demo(settings))
+    # Asked for only here, after the skip, so that a PostgreSQL run of this test alone builds no demo.
+    settings = make_settings(request.getfixturevalue("demo_database").url, tmp_path / "data")
     env = {"AGORA_DATA_DIR": str(settings.data_dir), "AGORA_DATABASE_URL": settings.resolved_database_url}
 
     def agora_ai(*args: str) -> str:

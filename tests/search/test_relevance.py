@@ -2,7 +2,9 @@
 demo community, against the hand-written judgments in `tests/search/relevance.py`.
 
 The demo is loaded as `agora demo` loads it (through the real services), every post is embedded
-with the real model (`embed_missing`, as `agora search embed` does), and each query is searched as
+with the real model (`embed_missing`, as `agora search embed` does) — once per session and backend,
+shared with the other evaluations over the demo through a private copy (tests/demo_db.py) — and
+each query is searched as
 an anonymous visitor through `hybrid.search_statuses`, the function behind `/api/v2/search`.
 The table is printed (see it with `pytest -s`) and the figures are reported in docs/search.md.
 
@@ -14,20 +16,17 @@ relevant post dropping out of one query's top 10 moves the mean (1/27 of that qu
 0.005–0.01): room for one such accident, not for a fusion that is really worse than a single method.
 
 Loading the demo takes about 45 s and embedding its ~490 posts about 50 s on the 2-core CI machine
-(measured 2026-12-04), so this is one test per database that measures everything at once.
+(measured 2026-12-04), so this is one test per database that measures everything at once, on the
+session's shared demo build.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
 
-from agora.demo.loader import load_demo
 from agora.kit.db import Database
 from agora.search import hybrid
-from agora.search.embedder import embed_missing
-from tests.conftest import make_settings
+from tests.demo_db import DemoCopy
 from tests.demo_judged import demo_keys
 from tests.search.relevance import QUERIES
 
@@ -90,23 +89,19 @@ def test_judged_queries_are_well_formed() -> None:
     assert recall_at_k(["a", "x"], frozenset({"a", "b"})) == 0.5
 
 
-async def test_hybrid_is_at_least_as_good_as_the_better_single_method(backend: str, database_url: str,
-                                                                      tmp_path: Path) -> None:
-    settings = make_settings(database_url, tmp_path / "data")
-    started = time.perf_counter()
-    summary = await load_demo(settings)
-    loaded = time.perf_counter()
-    assert summary.posts > 400
-    db = Database(settings.resolved_database_url)
+async def test_hybrid_is_at_least_as_good_as_the_better_single_method(backend: str,
+                                                                      demo_database: DemoCopy) -> None:
+    build = demo_database.build
+    assert build.summary.posts > 400
+    db = Database(demo_database.url)
     try:
-        embedded = await embed_missing(db)
-        done = time.perf_counter()
         scores = await evaluate(db)
     finally:
         await db.dispose()
     print()
     print(table(scores, backend))
-    print(f"(demo loaded in {loaded - started:.0f} s; {embedded} posts embedded in {done - loaded:.0f} s)")
+    print(f"(demo loaded in {build.load_seconds:.0f} s; {build.embedded} posts embedded in "
+          f"{build.embed_seconds:.0f} s, once for the session)")
 
     for metric in ("ndcg", "recall"):
         best_single = max(mean(scores["lexical"][metric]), mean(scores["semantic"][metric]))
