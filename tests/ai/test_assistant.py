@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
-from agora.ai.assistant import Answer, answer_question
+from agora.ai.assistant import Answer, answer_question, vectors
 from agora.ai.assistant.actions import read_explained, read_thread
 from agora.ai.assistant.disagreement import stance
 from agora.ai.assistant.extractive import NO_ANSWER
@@ -27,6 +28,7 @@ from agora.ai.engines import engine_for
 from agora.kit.errors import Unprocessable
 from agora.kit.runtime import Runtime
 from agora.search.embedder import embed_missing
+from agora.search.embeddings import embed
 from agora.social import statuses
 from tests.ai.serving import RUN_ID, install_and_promote
 from tests.chat.helpers import direct, follow, send
@@ -480,3 +482,23 @@ async def test_a_follow_up_over_v1_finds_what_the_conversation_is_about(
                                 json={"model": "agora-assistant", "messages": conversation})).json()
     assert answer["agora"]["citations"][0]["status_id"] == int(closes["id"])
     assert "10 pm" in answer["choices"][0]["message"]["content"]
+
+
+async def test_sentence_vectors_are_remembered_and_equal_to_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["The queue went round the block.", "Number 7 from stand C.", "The queue went round the block."]
+    expected = embed(texts)
+    embedded_now: list[list[str]] = []
+
+    async def counting(batch: list[str]) -> Any:
+        embedded_now.append(batch)
+        return embed(batch)
+
+    monkeypatch.setattr(vectors, "embed_async", counting)
+    monkeypatch.setattr(vectors, "_cache", type(vectors._cache)())
+    first = await vectors.sentence_vectors(texts)
+    again = await vectors.sentence_vectors(list(reversed(texts)))
+    assert np.allclose(first, expected, atol=1e-6) and np.allclose(again, expected[::-1], atol=1e-6)
+    assert embedded_now == [texts[:2]]  # each text once, and nothing the second time
+    monkeypatch.setattr(vectors, "MAX_ENTRIES", 1)
+    await vectors.sentence_vectors(["A third sentence, new."])
+    assert list(vectors._cache) == ["A third sentence, new."]  # bounded: the least recent go first

@@ -34,7 +34,6 @@ from agora.accounts.service import profile_url
 from agora.config import Settings
 from agora.kit.time import iso
 from agora.models import Status
-from agora.search.embeddings import embed_async
 from agora.social import statuses
 
 from .answer import EXTRACTIVE, EXTRACTIVE_MODEL, Answer
@@ -46,6 +45,7 @@ from .reading import Reading, Ready
 from .retrieve import Source, readable_by_assistant, retrieve
 from .support import check
 from .text import is_question, sentences
+from .vectors import sentence_vectors
 
 EXPLAIN_PREFIX = "Explain: "
 SUMMARY_QUESTION = "Summarise this thread."
@@ -227,7 +227,7 @@ async def most_informative(sources: list[Source], *, opener_id: int,
             pieces.append((source, order, sentence))
     if not pieces:
         return []
-    vectors = await embed_async([p[2] for p in pieces])
+    vectors = await sentence_vectors([p[2] for p in pieces])
     centre = vectors.mean(axis=0)
     centre = centre / (np.linalg.norm(centre) or 1.0)
     scores = vectors @ centre

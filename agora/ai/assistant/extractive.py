@@ -37,14 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agora.search.embeddings import embed_async
-
 from .answer import EXTRACTIVE, EXTRACTIVE_MODEL, Answer
 from .compose import compose
 from .policy import looks_like_instruction
 from .retrieve import Source
 from .support import check
 from .text import content_words, is_question, numbers, sentences
+from .vectors import sentence_vectors
 
 W_SENTENCE = 0.6
 W_POST = 0.25
@@ -87,7 +86,7 @@ async def score_sentences(question: str, sources: list[Source]) -> list[Scored]:
     if not pieces:
         return []
     windows = [f"{previous} {sentence}" for _, _, sentence, previous in pieces if previous]
-    vectors = await embed_async([question, *[_statements(s) for s in sources], *[p[2] for p in pieces], *windows])
+    vectors = await sentence_vectors([question, *[_statements(s) for s in sources], *[p[2] for p in pieces], *windows])
     asked = vectors[0]
     posts = vectors[1:1 + len(sources)]
     said = vectors[1 + len(sources):1 + len(sources) + len(pieces)]

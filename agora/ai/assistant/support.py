@@ -22,11 +22,10 @@ import re
 
 import numpy as np
 
-from agora.search.embeddings import embed_async
-
 from .answer import AnswerSentence
 from .retrieve import Source
 from .text import content_words, overlap, sentences, without_markers
+from .vectors import sentence_vectors
 
 SUPPORT_COSINE = 0.6
 SUPPORT_OVERLAP = 0.5
@@ -43,7 +42,7 @@ async def check(claims: list[tuple[str, list[int]]], sources: dict[int, Source])
     texts = [claim_of(sentence) for sentence, _ in claims]
     cited_sentences = {n: sentences(source.text) or [source.text] for n, source in sources.items()}
     pool = [s for n in sorted(cited_sentences) for s in cited_sentences[n]]
-    vectors = await embed_async([*texts, *pool]) if texts else None
+    vectors = await sentence_vectors([*texts, *pool]) if texts else None
     offsets: dict[int, tuple[int, int]] = {}
     at = len(texts)
     for n in sorted(cited_sentences):
