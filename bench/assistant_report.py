@@ -169,7 +169,11 @@ def _reading(run: Run) -> list[str]:
         notes.append("`agora-assistant` answers extractively (assistant_generative is off by default): no model "
                      "generation and no engine queue; its cost is the retrieval (keyword + MiniLM meaning search, "
                      "twice), the sentence scoring and the audit-log write; it answered "
-                     f"{sum(lv.rejected for lv in assistant)} requests 429.")
+                     f"{sum(lv.rejected for lv in assistant)} requests 429. Its {run.questions} questions repeat, "
+                     "so after the first answers every sentence it reads is in its sentence-vector cache "
+                     "(agora/ai/assistant/vectors.py): these are warm-cache figures. A question about posts "
+                     "it has not read yet embeds their sentences first (before the cache, this bench measured "
+                     "4.3–4.9 answers/s on the same machine).")
     notes.append(f"Caveat: the load client, the server and any other work share this machine's {os.cpu_count()} "
                  "cores; compare the two sides of one run rather than absolute figures across runs.")
     return notes
