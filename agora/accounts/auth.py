@@ -136,7 +136,9 @@ def rate_limited(name: str) -> Callable[[Request], Awaitable[None]]:
             return
         # Resolved here (and cached for the route): route-level dependencies run before the
         # route's own `member()`, so reading only what is cached would count members by address.
-        grant = request.scope.get("agora.grant") or await grant_for(request)
+        # A bearer token, else the web app's session cookie: the web app's members are counted
+        # as members, not by the address they may share with others.
+        grant = request.scope.get("agora.grant") or await grant_for(request) or await web_session_grant(request)
         who = f"a{grant.account.id}" if grant is not None and grant.account is not None else (
             request.client.host if request.client else "unknown"
         )

@@ -28,6 +28,7 @@ from agora.kit.runtime import Runtime
 log = logging.getLogger("agora.ai")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PIECE = re.compile(r"\s*\S+")
+AUDIT_GRACE_S = 10.0  # how long a stream the reader left may take to close and be audited
 
 
 def approximate_tokens(text: str) -> int:
@@ -102,14 +103,14 @@ def recording(deltas: AsyncIterator[Delta], runtime: Runtime, *, grant: Grant, m
             async for delta in deltas:
                 pieces.append(delta.text or "")
                 if delta.finish_reason is not None and not done:
-                    done = True
                     await record_raw(runtime, grant=grant, messages=messages, text="".join(pieces), model=model)
+                    done = True  # after the write: cancelled during it, the finally below still records
                 yield delta
         finally:
             # A reader who leaves cancels the response's task scope, and anyio cancels every later
             # await in that scope too: shielded, the model's stream is closed (freeing its slot)
             # and the partial answer still reaches the audit log.
-            with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(AUDIT_GRACE_S, shield=True):  # shielded, but never stuck
                 close = getattr(deltas, "aclose", None)
                 if close is not None:
                     await close()

@@ -153,17 +153,18 @@ async def search_status_ids(session: AsyncSession, query: SearchQuery, *, viewer
                      .where(fts.op("MATCH")(fts5_expression(parts)))
                      .order_by(func.bm25(fts), Status.id.desc()))  # bm25: lower is better
     else:
-        statement = _ranked_candidates(statement, parts)
+        statement = _ranked_candidates(statement, parts, deepest=offset + limit)
     return list(await session.scalars(statement.limit(limit).offset(offset)))
 
 
-def _ranked_candidates(visible: Select, parts: list[list[str]]) -> Select:
+def _ranked_candidates(visible: Select, parts: list[list[str]], *, deepest: int) -> Select:
     """PostgreSQL: the newest `CANDIDATES` visible matches, best ranked first.
 
     Every filter is in `visible` and so applies before the cut: the candidates are all posts the
     viewer may find. Ranking only those keeps `ts_rank_cd` (which reads each post's whole tsvector)
     off the hundreds of thousands of posts a common word matches; a word that matches fewer posts
-    than `CANDIDATES` (most searches) is ranked over every match, exactly as before."""
+    than `CANDIDATES` (most searches) is ranked over every match, exactly as before. A page deeper
+    than the cut (`deepest` = offset + limit) widens it, so paging never runs dry early."""
     tsquery = cast(literal(tsquery_expression(parts)), TSQUERY)
     document = STATUS_SEARCH.c.document
     # The matches as one array (an InitPlan over the GIN index), not a join: joined, the planner
@@ -172,7 +173,7 @@ def _ranked_candidates(visible: Select, parts: list[list[str]]) -> Select:
     # the primary key backwards through the matches, filtering, and stops at CANDIDATES.
     matches = select(func.array_agg(STATUS_SEARCH.c.status_id)).where(document.op("@@")(tsquery))
     candidates = (visible.where(Status.id == any_(cast(matches.scalar_subquery(), ARRAY(BigInteger))))
-                  .order_by(Status.id.desc()).limit(CANDIDATES).subquery("candidates"))
+                  .order_by(Status.id.desc()).limit(max(CANDIDATES, deepest)).subquery("candidates"))
     # Normalisation 1 divides by 1 + log(length): like bm25, a short post about the word beats a
     # long one that mentions it once.
     rank = func.ts_rank_cd(document, tsquery, 1)

@@ -23,7 +23,7 @@ from agora.ai.assistant.followup import standalone_question
 from agora.ai.assistant.generative import prompt
 from agora.ai.assistant.policy import looks_like_instruction, refusal_category
 from agora.ai.assistant.retrieve import Source
-from agora.ai.assistant.text import sentences
+from agora.ai.assistant.text import numbers, sentences
 from agora.ai.engines import engine_for
 from agora.kit.errors import Unprocessable
 from agora.kit.runtime import Runtime
@@ -231,6 +231,7 @@ def test_stance_reads_approval_disapproval_and_negation() -> None:
     ("这家店还不错。", 1),  # 不错, "not bad", approves: not 错 "wrong"
     ("这家店的面很难吃。", -1),
     ("面馆九点开门。", 0),
+    ("这家店特别好吃。", 1),  # 特别, "especially", is no negation
 ])
 def test_stance_reads_german_and_chinese_too(sentence: str, expected: int) -> None:
     assert stance(sentence) == expected
@@ -461,8 +462,17 @@ def test_a_follow_up_is_read_with_the_questions_it_leans_on_and_a_new_topic_alon
     assert standalone_question(new_topic, earlier, max_chars=2000) == new_topic
     assert standalone_question("", earlier, max_chars=2000) == ""  # still refused as empty
     assert standalone_question("And then?", [], max_chars=2000) == "And then?"
-    cut = standalone_question("And when does it close?", ["x" * 5000], max_chars=100)
-    assert len(cut) <= 100 and cut.endswith(" And when does it close?")
+    for new_topic in ("Is there a bakery near the station?", "Who runs this club?", "Where is the library?"):
+        assert standalone_question(new_topic, earlier, max_chars=2000) == new_topic
+    cut = standalone_question("And when does it close?", ["long " * 1000, *earlier], max_chars=100)
+    assert cut == "When did the ramen place on Mill Lane open? And when does it close?"
+    short = standalone_question("And when does it close?", earlier, max_chars=50)
+    assert short == "place on Mill Lane open? And when does it close?"  # the newest words, whole
+
+
+def test_numbers_are_read_in_latin_and_cjk_text() -> None:
+    assert numbers("1966年英格兰赢了世界杯, the 42路 bus") == {"1966", "42"}
+    assert numbers("1,140 m, £4.20, agora-small-v1") == {"1140", "4.20"}
 
 
 CLOSES = "The ramen place on Mill Lane closes at 10 pm on weekdays and midnight on Saturdays."

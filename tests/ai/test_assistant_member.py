@@ -312,6 +312,12 @@ async def test_a_currency_the_server_does_not_hold_is_refused_not_guessed(
     assert "hold USD, not EUR" in reply["text"] and "not sent anything" in reply["text"]
     assert "/wallet?" not in reply["text"]
 
+    await send(client, alice, chat["id"], "Send ¥20 to @bob")  # the default server holds yuan and yen
+    assert await run_once(runtime.db, runtime.settings) == 1
+    answers = [m["text"] for m in by_assistant(await history(client, alice, chat["id"]), bot)]
+    [said] = [text for text in answers if "¥" in text]
+    assert "both yuan and yen" in said and "/wallet?" not in said
+
 
 async def test_a_payment_asked_in_a_post_is_drafted_in_a_direct_reply(client: httpx.AsyncClient, runtime: Runtime,
                                                                        alice: Member, bob: Member) -> None:
@@ -372,6 +378,7 @@ async def test_hostile_requests_draft_nothing_for_anyone_else_and_move_no_money(
     ("please send 12.50 EUR to @carol for the tickets.", ("carol", "12.50", "EUR", "the tickets")),
     ("transfer €7 to @carol", ("carol", "7", "EUR", "")),
     ("send ¥500 to @carol", ("carol", "500", "JPY", "")),  # a currency the server does not hold is kept…
+    ("send 20 CNY to @carol", ("carol", "20", "CNY", "")),
     ("send 20 CHF to @bob", ("bob", "20", "CHF", "")),  # …so the draft can refuse it, not guess
     ("assistant, send money to @mallory", None),
     ("When did the ramen place on Mill Lane open?", None),

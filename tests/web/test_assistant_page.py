@@ -216,7 +216,8 @@ async def test_asking_needs_the_forms_csrf_token(client: httpx.AsyncClient, bob:
         assert forged.status_code == 403, path
 
 
-async def test_the_page_shares_the_members_ai_budget_with_v1(settings: Settings, bob: Member) -> None:
+async def test_the_page_shares_the_members_ai_budget_with_v1(settings: Settings, alice: Member,
+                                                               bob: Member) -> None:
     """A member past AGORA_RATE_LIMIT_AI gets a clear 429 on the page too: it is no way round /v1's budget."""
     async with app_client(settings.model_copy(update={"rate_limit_ai": 2, "rate_limit_ai_window": 10**6})) as (
             client, _):
@@ -229,6 +230,11 @@ async def test_the_page_shares_the_members_ai_budget_with_v1(settings: Settings,
         assert refused.status_code == 429 and refused.headers["X-RateLimit-Remaining"] == "0"
         posted = await client.post("/assistant", data={"q": RAMEN, "csrf": token})
         assert posted.status_code == 429
+        # Counted per member, not per address: alice, from the same address, is served.
+        await signed_in(client, alice)
+        token = csrf_of((await client.get("/assistant")).text)
+        served = await client.post("/assistant/ask", data={"q": RAMEN}, headers={"X-CSRF-Token": token})
+        assert served.status_code == 200
 
 
 async def test_without_javascript_a_follow_up_is_read_with_the_question_before(

@@ -46,8 +46,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # must not be read as 错 "wrong"), and one directly after 不/没 ("not") flips, as in 不喜欢.
 _APPROVE_ZH = ("不错", "喜欢", "推荐", "支持", "好吃", "好喝", "赞成", "同意", "值得", "棒", "赞", "爱")
 _DISAPPROVE_ZH = ("讨厌", "反对", "难吃", "难喝", "糟糕", "差劲", "危险", "失望", "无聊", "错误", "浪费")
-_NEGATION_ZH = ("不", "没", "別", "别")
-_ZH_TERMS = sorted({*((t, 1) for t in _APPROVE_ZH), *((t, -1) for t in _DISAPPROVE_ZH)}, key=lambda t: -len(t[0]))
+_NEGATION_ZH = ("不", "没")  # not 别: 特别 ("especially") is everywhere
+_ZH_TERMS = sorted({*((t, 1) for t in _APPROVE_ZH), *((t, -1) for t in _DISAPPROVE_ZH)}, key=lambda t: (-len(t[0]), t))
 
 
 def _chinese_score(text: str) -> int:

@@ -4,10 +4,11 @@ A conversation with the assistant (the /v1 messages, the web page's previous que
 about one thing at a time, so a follow-up usually leans on the question before it for its topic.
 Retrieval and scoring read a question only by its words, so a follow-up is expanded into a question
 that stands alone: the earlier question, then the follow-up. What counts as a follow-up: it refers
-back (it, they, there, that…), opens as a continuation ("and…", "what about…"), or names fewer than
-two topic words of its own. Anything else is a new topic and stands alone. Only the member's own
-earlier questions are used, never the assistant's answers (which quote other members' posts: reading
-them back as the asker's words would let a quoted post steer the next search).
+back with a pronoun (it, they, those…) and has fewer than three topic words of its own ("Is it open
+late?"), opens as a continuation ("and…", "what about…"), or has no topic word at all. Anything else
+is a new topic and stands alone. Only the member's own earlier questions are used, never the
+assistant's answers (which quote other members' posts: reading them back as the asker's words would
+let a quoted post steer the next search).
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import re
 from .text import content_words
 
 MAX_LOOKBACK = 3  # earlier questions a chain of follow-ups may reach back through
-_REFERS_BACK = re.compile(
-    r"\b(?:it|its|it's|they|them|their|there|that|this|those|these|he|him|his|she|her|one|ones|same)\b",
-    re.IGNORECASE)
+# Not "there", "this", "that", "one": "Is there a bakery…?", "Who runs this club?" start new topics.
+_REFERS_BACK = re.compile(r"\b(?:it|its|it's|they|them|their|those|these|he|him|his|she|her)\b", re.IGNORECASE)
 _CONTINUES = re.compile(r"^\s*(?:and|but|also|so|or|what about|how about|what of|then)\b", re.IGNORECASE)
-MIN_OWN_TOPIC_WORDS = 2
+STANDS_ALONE_TOPIC_WORDS = 3  # a question with a pronoun but this many topic words of its own is new
 
 
 def is_follow_up(question: str) -> bool:
-    return (_REFERS_BACK.search(question) is not None or _CONTINUES.match(question) is not None
-            or len(content_words(question)) < MIN_OWN_TOPIC_WORDS)
+    own = len(content_words(question))
+    return (_CONTINUES.match(question) is not None or own == 0
+            or (_REFERS_BACK.search(question) is not None and own < STANDS_ALONE_TOPIC_WORDS))
 
 
 def standalone_question(question: str, earlier: list[str], *, max_chars: int) -> str:
@@ -45,5 +46,8 @@ def standalone_question(question: str, earlier: list[str], *, max_chars: int) ->
         current = before
     if not leaned_on:
         return question
-    context = " ".join(leaned_on)[: max(0, max_chars - len(question) - 1)].strip()
+    room = max(0, max_chars - len(question) - 1)
+    context = " ".join(leaned_on)
+    if len(context) > room:  # keep the most recent words, cut at a word boundary
+        context = context[len(context) - room:].partition(" ")[2]
     return f"{context} {question}" if context else question

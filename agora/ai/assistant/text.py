@@ -84,7 +84,8 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or not w.isascii())))
 
 
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
+# Bounded by ASCII letters and digits only: "1966年" and "42路" hold numbers ("v1" does not).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.,])\d+(?:[.,]\d+)*(?![A-Za-z0-9])")
 
 
 def numbers(text: str) -> set[str]:

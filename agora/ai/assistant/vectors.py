@@ -32,6 +32,7 @@ async def sentence_vectors(texts: list[str]) -> np.ndarray:
         fresh = await embed_async(missing)
         with _lock:
             for text, vector in zip(missing, fresh, strict=True):
+                vector = vector.copy()  # a row of its own: a view would keep the whole batch alive
                 known[text] = vector
                 _cache[text] = vector
             while len(_cache) > MAX_ENTRIES:

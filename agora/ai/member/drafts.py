@@ -23,7 +23,7 @@ from agora.kit.money import MoneyError, decimal_string, format_amount, parse_dec
 from agora.payments import transfers
 from agora.payments.members import counterparty
 
-from .intents import PaymentIntent
+from .intents import YEN_OR_YUAN, PaymentIntent
 
 NOT_SENT = "I have not sent anything: nothing moves until you press Send in your wallet."
 DRAFT_MODEL = "agora-payment-draft"  # no model wrote it: the request was parsed, the form pre-filled
@@ -40,6 +40,9 @@ async def prepare(session: AsyncSession, *, asker_id: int, intent: PaymentIntent
                   assistant_id: int) -> tuple[Answer, bool]:
     """The assistant's reply to a payment request, and whether it holds a draft (else it says why not)."""
     currency = intent.currency or settings.default_currency
+    if currency == YEN_OR_YUAN:
+        return _refusal(f"I could not prepare that payment: ¥ is both yuan and yen here, so write CNY or JPY "
+                        f"(\"send 20 CNY to @{intent.to}\"). {NOT_SENT}")
     if currency not in settings.currencies:
         held = ", ".join(settings.currencies)
         return _refusal(f"I could not prepare that payment: wallets here hold {held}, not {currency}. {NOT_SENT}")

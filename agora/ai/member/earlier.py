@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.ai.assistant.followup import MAX_LOOKBACK
 from agora.kit.ids import first_id_at
 from agora.models import ChatMessage, Status
+from agora.social.visibility import PUBLICLY_READABLE
 
 from .intents import mentions, without_mention
 
@@ -36,18 +37,20 @@ async def earlier_in_chat(session: AsyncSession, *, message: ChatMessage, assist
     return [without_mention(text, assistant) for text in reversed(asked)]
 
 
-async def earlier_in_thread(session: AsyncSession, *, status: Status, assistant: str) -> list[str]:
-    """The asker's earlier questions to the assistant up this post's thread, oldest first."""
+async def earlier_in_thread(session: AsyncSession, *, status: Status, assistant: str, public: bool) -> list[str]:
+    """The asker's earlier questions to the assistant up this post's thread, oldest first; for a
+    public reply (`public`), only public or unlisted ones: a private post's words stay out of it."""
     asked: list[str] = []
     parent_id = status.in_reply_to_id
     for _ in range(THREAD_LEVELS):
         if parent_id is None or len(asked) >= MAX_LOOKBACK:
             break
-        row = (await session.execute(select(Status.account_id, Status.text, Status.in_reply_to_id)
+        row = (await session.execute(select(Status.account_id, Status.text, Status.in_reply_to_id, Status.visibility)
                                      .where(Status.id == parent_id))).first()
         if row is None:
             break
-        if row.account_id == status.account_id and mentions(row.text, assistant):
+        readable = not public or row.visibility in PUBLICLY_READABLE
+        if row.account_id == status.account_id and readable and mentions(row.text, assistant):
             asked.append(without_mention(row.text, assistant))
         parent_id = row.in_reply_to_id
     return list(reversed(asked))

@@ -17,6 +17,7 @@ from agora.kit.money import EXPONENTS
 from agora.kit.richtext import MENTION_RE
 
 SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+YEN_OR_YUAN = "¥"  # the currency of "send ¥20" on a server holding both CNY and JPY
 _AMOUNT = r"(?P<symbol>[$€£¥])?\s?(?P<amount>\d{1,12}(?:\.\d{1,4})?)"
 _NOTE = r"(?:\s+(?:for|as|re:?)\s+(?P<note>[^\n]+?))?\s*[.!]?\s*$"
 SUMMARY_RE = re.compile(
@@ -60,13 +61,21 @@ def _patterns(currencies: list[str]) -> list[re.Pattern[str]]:
     ]
 
 
+def _symbol_code(symbol: str, currencies: list[str]) -> str | None:
+    """¥ is yuan and yen: the one this server holds, or YEN_OR_YUAN when it holds both (the draft asks)."""
+    if symbol != "¥":
+        return SYMBOLS.get(symbol)
+    held = [code for code in ("CNY", "JPY") if code in currencies]
+    return held[0] if len(held) == 1 else YEN_OR_YUAN if held else "JPY"
+
+
 def payment_intent(text: str, currencies: list[str]) -> PaymentIntent | None:
     """The payment the writer asks the assistant to prepare, if that is what they ask."""
     for pattern in _patterns(currencies):
         found = pattern.search(text)
         if found is None:
             continue
-        code = (found.group("code") or "").upper() or SYMBOLS.get(found.group("symbol") or "")
+        code = (found.group("code") or "").upper() or _symbol_code(found.group("symbol") or "", currencies)
         return PaymentIntent(to=found.group("to"), amount=found.group("amount"), currency=code or None,
                              note=(found.group("note") or "").strip().strip("\"'“”"))
     return None

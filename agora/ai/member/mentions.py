@@ -71,7 +71,7 @@ async def plan(session: AsyncSession, *, status_id: int, assistant: Account, set
         visibility = "direct"
     else:
         public = status.visibility in PUBLICLY_READABLE
-        earlier = await earlier_in_thread(session, status=status, assistant=assistant.username)
+        earlier = await earlier_in_thread(session, status=status, assistant=assistant.username, public=public)
         question = standalone_question(question, earlier, max_chars=MAX_QUESTION_CHARS)  # as read and audited
         reading = await read_for(session, asker_id=asker.id, question=question, settings=settings, public_only=public)
         visibility = status.visibility if public else "direct"

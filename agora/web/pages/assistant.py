@@ -81,7 +81,7 @@ class Asked:
         return self.standalone()
 
 
-def _asked(values: Any) -> Asked:
+def _asked(values: Any, *, from_form: bool = False) -> Asked:
     """From the query string or a form: an id that is not an id is a post that does not exist."""
     def an_id(name: str) -> int | None:
         raw = values.get(name)
@@ -96,13 +96,15 @@ def _asked(values: Any) -> Asked:
         raw = values.get(name)
         return raw.replace("\x00", "")[:limit] if isinstance(raw, str) else ""
 
+    # `previous` only from the form the member sent: from a link, someone else's words would steer
+    # their next question.
     return Asked(question=text("q", MAX_QUESTION_CHARS * 2), explain=an_id("explain"), thread=an_id("thread"),
-                 previous=text("previous", MAX_QUESTION_CHARS))
+                 previous=text("previous", MAX_QUESTION_CHARS) if from_form else "")
 
 
 def _form_asked(form: FormData) -> Asked:
     return _asked({name: forms.text(form, name, limit=MAX_QUESTION_CHARS * 2)
-                   for name in ("q", "explain", "thread", "previous")})
+                   for name in ("q", "explain", "thread", "previous")}, from_form=True)
 
 
 # --- the answer as HTML ---------------------------------------------------------------------------
