@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,8 +96,7 @@ def test_two_processes_under_torchrun_match_one(data_dir: Path) -> None:
     env = {**os.environ, "AGORA_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     for name, extra in (("ddp", ["--no-fsdp"]), ("fsdp", ["--fsdp"])):
-        subprocess.run([*torchrun, "-m", "agora.cli", "ai", "train", "--run-id", name, *extra, *args],
-                       env=env, check=True, capture_output=True, timeout=300)
+        launch(name, [*torchrun, "-m", "agora.cli", "ai", "train", "--run-id", name, *extra, *args], env)
     # The one-process reference is trained in this process rather than by a third `agora ai train`
     # (a fresh interpreter importing torch and transformers costs more than its six steps): the same
     # TrainConfig the command builds from `args`, every other option at the command's default.
@@ -109,6 +109,21 @@ def test_two_processes_under_torchrun_match_one(data_dir: Path) -> None:
         assert json.loads((models / name / "run.json").read_text())["world_size"] == 2
         assert losses(models / name) == pytest.approx(losses(models / "one"), rel=1e-4), name
         assert torch.allclose(reloaded_logits(models / name, probe), one, atol=1e-4), name
+
+
+def launch(name: str, command: list[str], env: dict[str, str]) -> None:
+    """Run a torchrun job; a launch that fails is tried once more from scratch. Once in ~20 CI runs
+    on 2 shared cores a `--standalone` launch failed before training (its output was not kept then),
+    and the next launch passed: the launcher's rendezvous, not what this test checks. Each failure's
+    output is shown if the second fails too."""
+    failures = []
+    for _ in range(2):
+        shutil.rmtree(Path(env["AGORA_DATA_DIR"]) / "models" / name, ignore_errors=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            return
+        failures.append(f"exit {done.returncode}:\n{done.stderr[-3000:]}")
+    pytest.fail(f"torchrun {name} failed twice:\n" + "\n---\n".join(failures))
 
 
 def reloaded_logits(run: Path, ids: torch.Tensor) -> torch.Tensor:
